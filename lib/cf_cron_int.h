@@ -1,0 +1,44 @@
+/*
+ * cf_cron_int.h - the compiled schedule, shared by the engine's files.
+ */
+#ifndef CF_CRON_INT_H
+#define CF_CRON_INT_H
+
+#include <stdint.h>
+
+#include "cf_cron.h"
+#include "cf_tz.h"
+
+enum { CF__F_SEC, CF__F_MIN, CF__F_HOUR, CF__F_DOM, CF__F_MON, CF__F_DOW,
+	CF__NFIELDS };
+
+/* dow_nth[w] bits: 1 << n for "w#n" (n 1-5), CF__NTH_LAST for "w#L". */
+#define CF__NTH_LAST 0x40u
+
+struct cf_cron {
+	uint64_t sec;        /* bits 0-59 */
+	uint64_t min;        /* bits 0-59 */
+	uint32_t hour;       /* bits 0-23 */
+	uint32_t dom;        /* bits 1-31: plain days */
+	uint32_t dom_w;      /* bits 1-31: "nW" */
+	uint32_t dom_l;      /* bits 0-30: "L-n" (bit 0 is "L") */
+	uint16_t mon;        /* bits 1-12 */
+	uint8_t  dow;        /* bits 0-6: plain weekdays */
+	uint8_t  dom_lw;     /* "LW" */
+	uint8_t  dow_nth[7]; /* per weekday, see CF__NTH_LAST */
+	uint8_t  dom_star;   /* day-of-month is "*" or "?" */
+	uint8_t  dow_star;   /* day-of-week is "*" or "?" */
+	uint8_t  dom_plain;  /* day-of-month has no L, W */
+	uint8_t  dow_plain;  /* day-of-week has no # */
+	uint8_t  has_sec;    /* 6 fields were given */
+	uint8_t  warn_or;    /* a "* /n" day field met a restricted one */
+	int64_t  every;      /* "@every" interval in ms; 0 for cron */
+	cf_dst_gap    gap;
+	cf_dst_repeat repeat; /* resolved: FIRST, LAST or BOTH */
+	cf_tz *       tz;
+	char *        expr;                /* trimmed input */
+	char *        field[CF__NFIELDS];  /* field texts (NULL if absent) */
+	const char *  macro;               /* "@daily" etc., or NULL */
+};
+
+#endif /* CF_CRON_INT_H */

@@ -1,0 +1,23 @@
+/*
+ * cf_err.h - error codes shared by the cronfleet runtime.
+ *
+ * Functions that can fail return int: 0 on success or one of the codes
+ * below. cf_strerror() gives a short, static English text for a code.
+ */
+#ifndef CF_ERR_H
+#define CF_ERR_H
+
+enum cf_err {
+	CF_OK      = 0,
+	CF_EINVAL  = 1, /* bad input: the caller's error buffer says why */
+	CF_ENOENT  = 2, /* nothing found (no fire in the supported range) */
+	CF_ENOMEM  = 3, /* out of memory */
+	CF_ERANGE  = 4, /* an instant outside the supported range */
+	CF_ETZ     = 5, /* unknown or unusable time zone */
+	CF_ESYSTEM = 6, /* a library or system call failed */
+};
+
+/* Returns a static string for err; never NULL. */
+const char *cf_strerror(int err);
+
+#endif /* CF_ERR_H */
