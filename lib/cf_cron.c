@@ -527,6 +527,12 @@ fail(perr *pe, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (pe->err != NULL && pe->errlen > 0) {
 		vsnprintf(pe->err, pe->errlen, fmt, ap);
+		/* Quoted input may hold tabs or newlines: keep one line. */
+		for (char *p = pe->err; *p != '\0'; p++) {
+			if (isspace((unsigned char) *p)) {
+				*p = ' ';
+			}
+		}
 	}
 	va_end(ap);
 	return (CF_EINVAL);
@@ -830,8 +836,8 @@ parse_every(cf_cron *c, const char *s, perr *pe)
 			    "15m, 2h, 1h30m; units ms, s, m, h, d)",
 			    start));
 		}
-		total += v * unit;
-		if (total > CF_TZ_MAX_MS) {
+		if (v > CF_TZ_MAX_MS / unit ||
+		    (total += v * unit) > CF_TZ_MAX_MS) {
 			return (fail(pe, "@every: '%s' is too long", start));
 		}
 		parts++;
