@@ -196,8 +196,13 @@ put_time_of_day(sbuf *b, const cf_cron *c)
 	} else if (put_every(b, c->min, 0, 59, "minute", 1)) {
 		/* "Every 15 minutes", then the hours below. */
 	} else {
-		put(b, "At minute ");
+		put(b, "At minute%s ", mi.n > 1 ? "s" : "");
 		put_set(b, c->min, 0, 59, NULL, "%d");
+		if (hr.n >= 3 && hr.step > 1 && hr.first == 0 &&
+		    hr.last + hr.step > 23) {
+			put(b, ", every %d hours", hr.step);
+			return;
+		}
 		put(b, " past every hour");
 		if (hr.all) {
 			return;
@@ -210,7 +215,9 @@ put_time_of_day(sbuf *b, const cf_cron *c)
 	put(b, ",");
 hours_from:
 	if (hr.n >= 3 && hr.step == 1) {
-		put(b, " from %02d:00 through %02d:59", hr.first, hr.last);
+		/* The last fire of "0 8-20" is at 20:00, not 20:59. */
+		put(b, " from %02d:00 through %02d:%02d", hr.first, hr.last,
+		    (mi.n == 1 && sh.n == 1) ? mi.first : 59);
 	} else {
 		put(b, " during hour%s ", hr.n > 1 ? "s" : "");
 		put_list(b, c->hour, 0, 23, NULL, "%02d");
@@ -223,9 +230,16 @@ put_dom(sbuf *b, const cf_cron *c)
 	int parts = 0;
 	if (c->dom != 0) {
 		shape s = classify(c->dom, 1, 31);
-		put(b, "on day%s ", s.n > 1 ? "s" : "");
-		put_set(b, c->dom, 1, 31, NULL, "%d");
-		put(b, " of the month");
+		if (s.n >= 3 && s.step > 1) {
+			put(b, "on every %d%s day of the month from day %d "
+			       "through %d",
+			    s.step, s.step == 2 ? "nd" : s.step == 3 ? "rd" : "th",
+			    s.first, s.last);
+		} else {
+			put(b, "on day%s ", s.n > 1 ? "s" : "");
+			put_set(b, c->dom, 1, 31, NULL, "%d");
+			put(b, " of the month");
+		}
 		parts++;
 	}
 	for (int n = 0; n <= 30; n++) {

@@ -285,7 +285,12 @@ cron_explain(int argc, char **argv)
 	}
 	n = collect(c, a.from, a.count, fires, flags);
 	cf_cron_describe(c, desc, sizeof(desc));
-	printf("%s, %s\n", desc, cf_cron_tz_name(c));
+	/* An interval counts real time: its zone only formats the fires. */
+	if (cf_cron_is_interval(c)) {
+		printf("%s\n", desc);
+	} else {
+		printf("%s, %s\n", desc, cf_cron_tz_name(c));
+	}
 	if (cf_cron_warning(c, warn, sizeof(warn)) > 0) {
 		printf("Warning: %s\n", warn);
 	}
