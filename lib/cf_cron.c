@@ -745,8 +745,7 @@ parse_field(cf_cron *c, int fi, const char *text, uint64_t *mask, perr *pe)
 				    f->name));
 			}
 			lo = f->min;
-			/* "*" and "* /n" over weekdays mean 0-6, not 0-7. */
-			hi = (fi == CF__F_DOW) ? 6 : f->max;
+			hi = f->max;
 		} else {
 			const char *dash = memchr(p, '-', rn);
 			if (dash != NULL) {
@@ -766,13 +765,11 @@ parse_field(cf_cron *c, int fi, const char *text, uint64_t *mask, perr *pe)
 				if ((rv = read_value(f, p, rn, &lo, pe)) != 0) {
 					return (rv);
 				}
-				/* "a/n" runs from a to the field's end. */
-				hi = (slash == NULL)     ? lo
-				    : (fi == CF__F_DOW) ? 6
-				                        : f->max;
-				if (hi < lo) {
-					hi = lo;
-				}
+				/*
+				 * "a/n" runs from a to the field's end; for
+				 * weekdays that is 7, Sunday again.
+				 */
+				hi = (slash == NULL) ? lo : f->max;
 			}
 		}
 		for (int v = lo; v <= hi; v += step) {
@@ -855,6 +852,35 @@ parse_every(cf_cron *c, const char *s, perr *pe)
 	}
 	c->every = total;
 	return (CF_OK);
+}
+
+/*
+ * Rejects a byte no field can hold (control or non-ASCII), naming the
+ * field it is in when the expression has the shape of 5 or 6 fields.
+ * The byte is shown in hex: echoing it could break a terminal or a log.
+ */
+static int
+bad_byte(perr *pe, const char *s, size_t len, size_t at)
+{
+	int n = 0, which = -1, in = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (isspace((unsigned char) s[i])) {
+			in = 0;
+		} else if (!in) {
+			in = 1;
+			n++;
+		}
+		if (i == at) {
+			which = n - 1;
+		}
+	}
+	if (s[0] != '@' && (n == 5 || n == 6) && which >= 0) {
+		return (fail(pe, "%s: byte 0x%02x is not allowed (use ASCII)",
+		    fields[which + (n == 5)].name, (unsigned char) s[at]));
+	}
+	return (fail(pe, "expression contains byte 0x%02x, which is not "
+	                 "allowed (use ASCII)",
+	    (unsigned char) s[at]));
 }
 
 static const struct {
@@ -947,8 +973,8 @@ parse_cron_fields(cf_cron *c, const char *text, perr *pe)
 		}
 	}
 	/*
-	 * Vixie cron and robfig/cron treat a day field that starts with "*"
-	 * as unrestricted, so "0 0 * /2 * MON" is AND for them and OR here.
+	 * Vixie cron and cronie treat a day field that starts with "*" as
+	 * unrestricted, so "0 0 * /2 * MON" is AND for them and OR here.
 	 */
 	if (!c->dom_star && !c->dow_star &&
 	    (c->field[CF__F_DOM][0] == '*' || c->field[CF__F_DOM][0] == '?' ||
@@ -1040,15 +1066,8 @@ cf_cron_parse(cf_cron **out, const char *expr, const cf_cron_opts *opts,
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char) s[i];
-		if (ch < 0x20 && !isspace(ch)) {
-			return (fail(&pe, "expression contains a control "
-			                  "character (byte 0x%02x)",
-			    ch));
-		}
-		if (ch >= 0x7f) {
-			return (fail(&pe, "expression contains a non-ASCII "
-			                  "byte (0x%02x)",
-			    ch));
+		if ((ch < 0x20 && !isspace(ch)) || ch >= 0x7f) {
+			return (bad_byte(&pe, s, len, i));
 		}
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||

@@ -115,7 +115,7 @@ int cf_cron_describe(const cf_cron *c, char *buf, size_t len);
 /*
  * A warning for people about a surprising reading of the expression (for
  * now: a "* /n" day field meeting a restricted one, which Vixie cron and
- * robfig/cron read as AND where cronfleet reads OR), or "" if none.
+ * cronie read as AND where cronfleet reads OR), or "" if none.
  * Returns the length it needed (like snprintf).
  */
 int cf_cron_warning(const cf_cron *c, char *buf, size_t len);

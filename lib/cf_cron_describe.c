@@ -353,7 +353,7 @@ cf_cron_warning(const cf_cron *c, char *buf, size_t len)
 	return (snprintf(buf, len,
 	    "day-of-month '%s' and day-of-week '%s' are both restricted, so "
 	    "a day matches if either matches (POSIX); Vixie cron and "
-	    "robfig/cron read a '*/n' day field as unrestricted and fire "
-	    "only on days matching both",
+	    "cronie read a day field starting with '*' as unrestricted and "
+	    "fire only on days matching both",
 	    c->field[CF__F_DOM], c->field[CF__F_DOW]));
 }
