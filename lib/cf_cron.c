@@ -37,10 +37,15 @@
 #define NONE_HI INT64_MAX
 #define NONE_LO INT64_MIN
 
-static int64_t
+static inline int64_t
 floor_div(int64_t a, int64_t b)
 {
-	int64_t q = a / b;
+	int64_t q;
+	if (a >= 0) {
+		/* The usual case, and an unsigned division is cheaper. */
+		return ((int64_t) ((uint64_t) a / (uint64_t) b));
+	}
+	q = a / b;
 	if ((a % b != 0) && ((a < 0) != (b < 0))) {
 		q--;
 	}
@@ -60,23 +65,20 @@ top64(uint64_t v)
 }
 
 /*
- * The matching days of a month as bits 1-31. A weekday mask is turned into
- * a day mask by rotating it by the weekday of the 1st and repeating it
- * every 7 bits.
+ * The matching days of a month as bits 1-31, given the weekday of its 1st
+ * (0 = Sunday) and its length. A weekday mask is turned into a day mask by
+ * rotating it by the weekday of the 1st and repeating it every 7 bits.
+ * Called at parse time only, to fill daymask[][].
  */
 static uint64_t
-month_days(const cf_cron *c, int y, int m)
+month_days(const cf_cron *c, int wd1, int dim)
 {
-	int      dim  = cf_days_in_month(y, m);
 	uint64_t full = ((1ULL << (dim + 1)) - 1) & ~1ULL;
 	uint64_t dm = 0, wm = 0;
-	int      wd1;
 
 	if (c->dom_star && c->dow_star) {
 		return (full);
 	}
-	/* Weekday of the 1st: 1970-01-01 was a Thursday (4). */
-	wd1 = (int) (((cf_days_from_civil(y, m, 1) % 7) + 11) % 7);
 	if (!c->dom_star) {
 		dm = c->dom;
 		if (!c->dom_plain) {
@@ -138,6 +140,185 @@ month_days(const cf_cron *c, int y, int m)
 	return (dm | wm);
 }
 
+/*
+ * The matching days of month mo of year y. *day1 is the day count of its
+ * 1st, or NONE_LO when the month just changed and it must be computed.
+ */
+static inline uint64_t
+month_lookup(const cf_cron *c, int y, int mo, int64_t *day1)
+{
+	int wd1;
+	static const uint8_t dim[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31,
+		30, 31, 30, 31 };
+	if (*day1 == NONE_LO) {
+		*day1 = cf_days_from_civil(y, mo, 1);
+	}
+	/*
+	 * 1970-01-01 was a Thursday (4). The local search stays within years
+	 * 1969-2200, so adding whole weeks keeps the dividend positive and the
+	 * modulo unsigned.
+	 */
+	wd1 = (int) ((uint32_t) (*day1 + 7 * 100000 + 4) % 7);
+	return (c->daymask[wd1][dim[mo] - 28 + (mo == 2 && cf_is_leap(y))]);
+}
+
+/*
+ * Moves (y, mo, d) to the first matching day at or after it; d may be one
+ * past the month's end. *day1 must be the day count of the 1st of (y, mo)
+ * or NONE_LO. Returns 0 when the search passes LOCAL_YEAR_MAX.
+ */
+static int
+day_next(const cf_cron *c, int *y, int *mo, int *d, int64_t *day1)
+{
+	uint64_t t;
+	for (;;) {
+		if (!(c->mon & (1u << *mo))) {
+			uint32_t later = c->mon & ~((2u << *mo) - 1);
+			if (later != 0) {
+				*mo = ctz64(later);
+			} else {
+				(*y)++;
+				*mo = ctz64(c->mon);
+			}
+			*d    = 1;
+			*day1 = NONE_LO;
+		}
+		if (*y > LOCAL_YEAR_MAX) {
+			return (0);
+		}
+		if ((t = month_lookup(c, *y, *mo, day1) >> *d) != 0) {
+			*d += ctz64(t);
+			return (1);
+		}
+		if (++*mo > 12) {
+			*mo = 1;
+			(*y)++;
+		}
+		*d    = 1;
+		*day1 = NONE_LO;
+	}
+}
+
+/* The mirror of day_next: the last matching day at or before (y, mo, d). */
+static int
+day_prev(const cf_cron *c, int *y, int *mo, int *d, int64_t *day1)
+{
+	uint64_t t;
+	for (;;) {
+		if (!(c->mon & (1u << *mo))) {
+			uint32_t earlier = c->mon & ((1u << *mo) - 1);
+			if (earlier != 0) {
+				*mo = top64(earlier);
+			} else {
+				(*y)--;
+				*mo = top64(c->mon);
+			}
+			*d    = 31;
+			*day1 = NONE_LO;
+		}
+		if (*y < LOCAL_YEAR_MIN) {
+			return (0);
+		}
+		if (*d >= 1 &&
+		    (t = month_lookup(c, *y, *mo, day1) & ((2ULL << *d) - 1)) !=
+		        0) {
+			*d = top64(t);
+			return (1);
+		}
+		if (--*mo < 1) {
+			*mo = 12;
+			(*y)--;
+		}
+		*d    = 31;
+		*day1 = NONE_LO;
+	}
+}
+
+/* Index of the first tod >= r (ntod if none). */
+static inline int
+tod_lower(const cf_cron *c, int r)
+{
+	int lo = 0, hi = c->ntod;
+	while (lo < hi) {
+		int mid = (lo + hi) >> 1;
+		if (c->tod[mid] < r) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return (lo);
+}
+
+/*
+ * local_next for schedules with a short list of times per day. The usual
+ * answer is later today or on a later day of this month, found from one
+ * look at the month's day mask; other months go through day_next.
+ */
+static int64_t
+local_next_tod(const cf_cron *c, int64_t days, int rem)
+{
+	int      y, mo, d, k;
+	int64_t  day1;
+	uint64_t dmask, t;
+
+	cf_civil_from_days(days, &y, &mo, &d);
+	day1 = days - (d - 1);
+	if (c->mon & (1u << mo)) {
+		dmask = month_lookup(c, y, mo, &day1);
+		if ((dmask >> d & 1) && (k = tod_lower(c, rem)) < c->ntod) {
+			return ((days * 86400 + c->tod[k]) * 1000);
+		}
+		if ((t = dmask >> (d + 1)) != 0) {
+			return ((days + 1 + ctz64(t)) * 86400 + c->tod[0]) *
+			    1000;
+		}
+	}
+	if (++mo > 12) {
+		mo = 1;
+		y++;
+	}
+	d    = 1;
+	day1 = NONE_LO;
+	if (!day_next(c, &y, &mo, &d, &day1)) {
+		return (NONE_HI);
+	}
+	return (((day1 + d - 1) * 86400 + c->tod[0]) * 1000);
+}
+
+/* The mirror of local_next_tod. */
+static int64_t
+local_prev_tod(const cf_cron *c, int64_t days, int rem)
+{
+	int      y, mo, d, k;
+	int64_t  day1;
+	uint64_t dmask, t;
+
+	cf_civil_from_days(days, &y, &mo, &d);
+	day1 = days - (d - 1);
+	if (c->mon & (1u << mo)) {
+		dmask = month_lookup(c, y, mo, &day1);
+		if ((dmask >> d & 1) && (k = tod_lower(c, rem + 1)) > 0) {
+			return ((days * 86400 + c->tod[k - 1]) * 1000);
+		}
+		if ((t = dmask & ((1ULL << d) - 1)) != 0) {
+			return (((days - d + top64(t)) * 86400 +
+			            c->tod[c->ntod - 1]) *
+			    1000);
+		}
+	}
+	if (--mo < 1) {
+		mo = 12;
+		y--;
+	}
+	d    = 31;
+	day1 = NONE_LO;
+	if (!day_prev(c, &y, &mo, &d, &day1)) {
+		return (NONE_LO);
+	}
+	return (((day1 + d - 1) * 86400 + c->tod[c->ntod - 1]) * 1000);
+}
+
 /* The smallest matching wall time >= from (ms), or NONE_HI. */
 static int64_t
 local_next(const cf_cron *c, int64_t from)
@@ -145,48 +326,33 @@ local_next(const cf_cron *c, int64_t from)
 	int64_t  s    = floor_div(from + 999, 1000);
 	int64_t  days = floor_div(s, 86400);
 	int      rem  = (int) (s - days * 86400);
-	int      h = rem / 3600, mi = rem / 60 % 60, se = rem % 60;
-	int      y, mo, d;
-	uint64_t dmask, t;
+	int      h, mi, se, y, mo, d;
+	int64_t  day1;
+	uint64_t t;
 
-	cf_civil_from_days(days, &y, &mo, &d);
-month:
-	while (!(c->mon & (1u << mo))) {
-		uint32_t later = c->mon & ~((2u << mo) - 1);
-		if (later != 0) {
-			mo = ctz64(later);
-		} else {
-			y++;
-			mo = ctz64(c->mon);
-		}
-		d = 1;
-		h = mi = se = 0;
+	if (c->ntod != 0) {
+		return (local_next_tod(c, days, rem));
 	}
-	if (y > LOCAL_YEAR_MAX) {
+	h  = rem / 3600;
+	mi = (rem - h * 3600) / 60;
+	se = rem - h * 3600 - mi * 60;
+	cf_civil_from_days(days, &y, &mo, &d);
+	day1 = days - (d - 1);
+	if (!day_next(c, &y, &mo, &d, &day1)) {
 		return (NONE_HI);
 	}
-	dmask = month_days(c, y, mo);
-day:
-	if ((t = dmask >> d) == 0) {
-		if (++mo > 12) {
-			mo = 1;
-			y++;
-		}
-		d = 1;
-		h = mi = se = 0;
-		goto month;
-	}
-	if (t & 1) {
-		/* Same day: keep the time. */
-	} else {
-		d += ctz64(t);
+	if (day1 + d - 1 != days) {
 		h = mi = se = 0;
 	}
+	/* Each level either fits or carries into the one above. */
 hour:
 	if ((t = (uint64_t) c->hour >> h) == 0) {
 		d++;
 		h = mi = se = 0;
-		goto day;
+		if (!day_next(c, &y, &mo, &d, &day1)) {
+			return (NONE_HI);
+		}
+		goto hour;
 	}
 	if (!(t & 1)) {
 		h += ctz64(t);
@@ -208,9 +374,7 @@ minute:
 		goto minute;
 	}
 	se += ctz64(t);
-	return ((cf_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-	            se) *
-	    1000);
+	return (((day1 + d - 1) * 86400 + h * 3600 + mi * 60 + se) * 1000);
 }
 
 /* The largest matching wall time <= from (ms), or NONE_LO. */
@@ -220,41 +384,22 @@ local_prev(const cf_cron *c, int64_t from)
 	int64_t  s    = floor_div(from, 1000);
 	int64_t  days = floor_div(s, 86400);
 	int      rem  = (int) (s - days * 86400);
-	int      h = rem / 3600, mi = rem / 60 % 60, se = rem % 60;
-	int      y, mo, d;
-	uint64_t dmask, t;
+	int      h, mi, se, y, mo, d;
+	int64_t  day1;
+	uint64_t t;
 
-	cf_civil_from_days(days, &y, &mo, &d);
-month:
-	while (!(c->mon & (1u << mo))) {
-		uint32_t earlier = c->mon & ((1u << mo) - 1);
-		if (earlier != 0) {
-			mo = top64(earlier);
-		} else {
-			y--;
-			mo = top64(c->mon);
-		}
-		d = 31;
-		h  = 23;
-		mi = se = 59;
+	if (c->ntod != 0) {
+		return (local_prev_tod(c, days, rem));
 	}
-	if (y < LOCAL_YEAR_MIN) {
+	h  = rem / 3600;
+	mi = (rem - h * 3600) / 60;
+	se = rem - h * 3600 - mi * 60;
+	cf_civil_from_days(days, &y, &mo, &d);
+	day1 = days - (d - 1);
+	if (!day_prev(c, &y, &mo, &d, &day1)) {
 		return (NONE_LO);
 	}
-	dmask = month_days(c, y, mo);
-day:
-	if (d < 1 || (t = dmask & ((2ULL << d) - 1)) == 0) {
-		if (--mo < 1) {
-			mo = 12;
-			y--;
-		}
-		d  = 31;
-		h  = 23;
-		mi = se = 59;
-		goto month;
-	}
-	if (!(t >> d & 1)) {
-		d  = top64(t);
+	if (day1 + d - 1 != days) {
 		h  = 23;
 		mi = se = 59;
 	}
@@ -263,7 +408,10 @@ hour:
 		d--;
 		h  = 23;
 		mi = se = 59;
-		goto day;
+		if (!day_prev(c, &y, &mo, &d, &day1)) {
+			return (NONE_LO);
+		}
+		goto hour;
 	}
 	if (!(t >> h & 1)) {
 		h  = top64(t);
@@ -285,9 +433,7 @@ minute:
 		goto minute;
 	}
 	se = top64(t);
-	return ((cf_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-	            se) *
-	    1000);
+	return (((day1 + d - 1) * 86400 + h * 3600 + mi * 60 + se) * 1000);
 }
 
 /*
@@ -354,6 +500,25 @@ cf_cron_next(
 	if (c->every != 0) {
 		best = floor_div(lo + c->every - 1, c->every) * c->every;
 		goto done;
+	}
+	/*
+	 * The common case: lo is past the wall times its segment shares with
+	 * the previous one (a gap's shifted fires, a repeated hour's second
+	 * pass) and the next match comes before the end's repeated hour. Then
+	 * the first wall-clock match is the answer and no policy applies.
+	 */
+	{
+		int     i = cf__tz_segment(tz, lo);
+		int64_t o = tz->off[i] * 1000LL;
+		if (lo >= tz->safe_lo[i]) {
+			int64_t l = local_next(c, lo + o);
+			if (l != NONE_HI && l - o < tz->safe_hi[i]) {
+				best = l - o;
+				goto done;
+			}
+			m.q = lo + o;
+			m.l = l;
+		}
 	}
 	for (int i = cf__tz_segment(tz, lo); i <= tz->n; i++) {
 		int64_t s0    = cf__tz_seg_start(tz, i);
@@ -427,6 +592,20 @@ cf_cron_prev(
 	if (c->every != 0) {
 		best = floor_div(hi, c->every) * c->every;
 		goto done;
+	}
+	/* The mirror of cf_cron_next's common case. */
+	{
+		int     i = cf__tz_segment(tz, hi);
+		int64_t o = tz->off[i] * 1000LL;
+		if (hi < tz->safe_hi[i]) {
+			int64_t l = local_prev(c, hi + o);
+			if (l != NONE_LO && l - o >= tz->safe_lo[i]) {
+				best = l - o;
+				goto done;
+			}
+			m.q = hi + o;
+			m.l = l;
+		}
 	}
 	for (int i = cf__tz_segment(tz, hi); i >= 0; i--) {
 		int64_t s0    = cf__tz_seg_start(tz, i);
@@ -970,6 +1149,29 @@ parse_cron_fields(cf_cron *c, const char *text, perr *pe)
 	for (int w = 0; w < 7; w++) {
 		if (c->dow_nth[w] != 0) {
 			c->dow_plain = 0;
+		}
+	}
+	{
+		int n = __builtin_popcount(c->hour) * __builtin_popcountll(c->min) *
+		    __builtin_popcountll(c->sec);
+		if (n <= CF__TOD_MAX) {
+			for (int h = 0; h < 24; h++) {
+				for (int mi = 0; mi < 60 && (c->hour >> h & 1); mi++) {
+					for (int se = 0; se < 60 && (c->min >> mi & 1);
+					     se++) {
+						if (c->sec >> se & 1) {
+							c->tod[c->ntod++] =
+							    h * 3600 + mi * 60 + se;
+						}
+					}
+				}
+			}
+		}
+	}
+	for (int wd1 = 0; wd1 < 7; wd1++) {
+		for (int dim = 28; dim <= 31; dim++) {
+			c->daymask[wd1][dim - 28] =
+			    (uint32_t) month_days(c, wd1, dim);
 		}
 	}
 	/*

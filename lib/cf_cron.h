@@ -43,7 +43,8 @@ typedef enum cf_dst_gap {
 
 /* What to do with a wall time that occurs twice (fall back). */
 typedef enum cf_dst_repeat {
-	CF_DST_REPEAT_AUTO = 0, /* default: BOTH if the hour field is "*", else FIRST */
+	CF_DST_REPEAT_AUTO = 0, /* default: BOTH if the hour field matches all
+	                         * 24 hours ("*", "0-23"), else FIRST */
 	CF_DST_REPEAT_FIRST,    /* fire at the first occurrence only */
 	CF_DST_REPEAT_LAST,     /* fire at the second occurrence only */
 	CF_DST_REPEAT_BOTH,     /* fire at both */

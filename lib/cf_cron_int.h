@@ -12,6 +12,8 @@
 enum { CF__F_SEC, CF__F_MIN, CF__F_HOUR, CF__F_DOM, CF__F_MON, CF__F_DOW,
 	CF__NFIELDS };
 
+#define CF__TOD_MAX 128
+
 /* dow_nth[w] bits: 1 << n for "w#n" (n 1-5), CF__NTH_LAST for "w#L". */
 #define CF__NTH_LAST 0x40u
 
@@ -32,6 +34,18 @@ struct cf_cron {
 	uint8_t  dow_plain;  /* day-of-week has no # */
 	uint8_t  has_sec;    /* 6 fields were given */
 	uint8_t  warn_or;    /* a "* /n" day field met a restricted one */
+	/*
+	 * The matching days of a month (bits 1-31) depend only on the
+	 * weekday of its 1st and its length: daymask[weekday][length - 28].
+	 */
+	uint32_t daymask[7][4];
+	/*
+	 * When a day has at most CF__TOD_MAX matching times, they are kept
+	 * sorted (seconds since midnight) so that a search within a day is
+	 * a binary search instead of a walk through hours and minutes.
+	 */
+	uint16_t ntod;
+	int32_t  tod[128];
 	int64_t  every;      /* "@every" interval in ms; 0 for cron */
 	cf_dst_gap    gap;
 	cf_dst_repeat repeat; /* resolved: FIRST, LAST or BOTH */

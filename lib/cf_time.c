@@ -39,20 +39,53 @@ cf_days_in_month(int year, int month)
 	return (dim[month - 1]);
 }
 
-int64_t
-cf_days_from_civil(int year, int month, int day)
+/*
+ * The cron engine calls these on every next-fire, so they use Neri and
+ * Schneider's "Euclidean affine functions" formulation (2021): the year is
+ * shifted by a whole number of 400-year eras (NS_SHIFT) so that all the
+ * arithmetic is unsigned 32-bit, and divisions by 4, 100, 153/5 become
+ * multiplications and shifts. Outside the range where 32 bits suffice the
+ * plain era decomposition below takes over.
+ */
+#define NS_ERAS 82u
+#define NS_DAYS (719468u + 146097u * NS_ERAS) /* 1970-01-01 shifted */
+#define NS_YEARS (400u * NS_ERAS)
+
+static int64_t
+days_from_civil_era(int64_t y, int month, int day)
 {
-	int64_t  y   = (int64_t) year - (month <= 2);
-	int64_t  era = floor_div(y, 400);
-	int64_t  yoe = y - era * 400;
-	unsigned mp  = (unsigned) (month + (month > 2 ? -3 : 9));
-	int64_t  doy = (153 * mp + 2) / 5 + day - 1;
-	int64_t  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t  era, yoe, doy, doe;
+	unsigned mp = (unsigned) (month + (month > 2 ? -3 : 9));
+
+	y -= (month <= 2);
+	era = floor_div(y, 400);
+	yoe = y - era * 400;
+	doy = (153 * mp + 2) / 5 + day - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return (era * 146097 + doe - 719468);
 }
 
-void
-cf_civil_from_days(int64_t days, int *year, int *month, int *day)
+int64_t
+cf_days_from_civil(int year, int month, int day)
+{
+	uint32_t jan_feb, y, m, cent, ydays, mdays;
+
+	if (year < -30000 || year > 30000) {
+		return (days_from_civil_era(year, month, day));
+	}
+	/* Years start in March, so the leap day ends the year. */
+	jan_feb = (month <= 2);
+	y       = (uint32_t) (year + (int) NS_YEARS) - jan_feb;
+	m       = jan_feb ? (uint32_t) month + 12 : (uint32_t) month;
+	cent    = y / 100;
+	ydays   = 1461 * y / 4 - cent + cent / 4;
+	mdays   = (979 * m - 2919) / 32;
+	return ((int64_t) (ydays + mdays + (uint32_t) day - 1) -
+	    (int64_t) NS_DAYS);
+}
+
+static void
+civil_from_days_era(int64_t days, int *year, int *month, int *day)
 {
 	int64_t z   = days + 719468;
 	int64_t era = floor_div(z, 146097);
@@ -64,6 +97,35 @@ cf_civil_from_days(int64_t days, int *year, int *month, int *day)
 	*day        = (int) (doy - (153 * mp + 2) / 5 + 1);
 	*month      = m;
 	*year       = (int) (yoe + era * 400 + (m <= 2));
+}
+
+void
+cf_civil_from_days(int64_t days, int *year, int *month, int *day)
+{
+	uint32_t n, n1, cent, nc, n2, nyd, y, n3, m, d, after_feb;
+	uint64_t p2;
+
+	if (days < -(int64_t) NS_DAYS || days > 10000000) {
+		civil_from_days_era(days, year, month, day);
+		return;
+	}
+	n    = (uint32_t) (days + NS_DAYS);
+	n1   = 4 * n + 3;
+	cent = n1 / 146097;
+	nc   = n1 % 146097 / 4;
+	/* Year of the century, and the day within it, in one product. */
+	n2  = 4 * nc + 3;
+	p2  = (uint64_t) 2939745 * n2;
+	y   = 100 * cent + (uint32_t) (p2 >> 32);
+	nyd = (uint32_t) p2 / 2939745 / 4;
+	/* Month and day from the day of the (March-based) year. */
+	n3        = 2141 * nyd + 197913;
+	m         = n3 >> 16;
+	d         = (n3 & 0xffff) / 2141;
+	after_feb = (nyd >= 306);
+	*year     = (int) (y + after_feb) - (int) NS_YEARS;
+	*month    = (int) (after_feb ? m - 12 : m);
+	*day      = (int) d + 1;
 }
 
 void

@@ -32,6 +32,8 @@ tz_free(cf_tz *tz)
 		free(tz->at);
 		free(tz->off);
 		free(tz->idx);
+		free(tz->safe_lo);
+		free(tz->safe_hi);
 		free(tz);
 	}
 }
@@ -99,6 +101,21 @@ tz_build(cf_tz *tz, const UChar *id, int32_t idlen)
 	if ((tz->idx = calloc(tz->nbucket, sizeof(uint16_t))) == NULL) {
 		rv = CF_ENOMEM;
 		goto out;
+	}
+	tz->safe_lo = malloc((tz->n + 1) * sizeof(int64_t));
+	tz->safe_hi = malloc((tz->n + 1) * sizeof(int64_t));
+	if (tz->safe_lo == NULL || tz->safe_hi == NULL) {
+		rv = CF_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i <= tz->n; i++) {
+		int64_t o    = tz->off[i] * 1000LL;
+		int64_t lead = (i > 0) ? llabs(o - tz->off[i - 1] * 1000LL) : 0;
+		int64_t tail = (i < tz->n && tz->off[i + 1] * 1000LL < o)
+		    ? o - tz->off[i + 1] * 1000LL
+		    : 0;
+		tz->safe_lo[i] = (i == 0) ? INT64_MIN : tz->at[i - 1] + lead;
+		tz->safe_hi[i] = (i == tz->n) ? INT64_MAX : tz->at[i] - tail;
 	}
 	for (int b = 0, i = 0; b < tz->nbucket; b++) {
 		int64_t start = (int64_t) b << CF__TZ_BUCKET_SHIFT;

@@ -22,6 +22,13 @@ struct cf_tz {
 	int           n;       /* number of transitions */
 	int64_t *     at;      /* n transition instants (UTC ms) */
 	int32_t *     off;     /* n + 1 offsets (seconds) */
+	/*
+	 * Per segment, the instants whose wall time belongs to it alone:
+	 * [safe_lo[i], safe_hi[i]) skips the wall times a transition at
+	 * either end makes skipped or repeated. n + 1 entries each.
+	 */
+	int64_t *     safe_lo;
+	int64_t *     safe_hi;
 	int           nbucket; /* entries in idx */
 	uint16_t *    idx;     /* idx[b]: transitions before bucket b */
 };
