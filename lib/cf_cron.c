@@ -31,9 +31,6 @@
 #include "cf_time.h"
 #include "cf_tz_int.h"
 
-/* Local searches give up past these years (a little beyond the tz table). */
-#define LOCAL_YEAR_MIN 1969
-#define LOCAL_YEAR_MAX 2200
 #define NONE_HI INT64_MAX
 #define NONE_LO INT64_MIN
 
@@ -68,7 +65,7 @@ top64(uint64_t v)
  * The matching days of a month as bits 1-31, given the weekday of its 1st
  * (0 = Sunday) and its length. A weekday mask is turned into a day mask by
  * rotating it by the weekday of the 1st and repeating it every 7 bits.
- * Called at parse time only, to fill daymask[][].
+ * Called at parse time only, to fill the day bitmap.
  */
 static uint64_t
 month_days(const cf_cron *c, int wd1, int dim)
@@ -140,98 +137,52 @@ month_days(const cf_cron *c, int wd1, int dim)
 	return (dm | wm);
 }
 
-/*
- * The matching days of month mo of year y. *day1 is the day count of its
- * 1st, or NONE_LO when the month just changed and it must be computed.
- */
-static inline uint64_t
-month_lookup(const cf_cron *c, int y, int mo, int64_t *day1)
+/* The first matching day >= day (a day count since the epoch), or NONE_HI. */
+static inline int64_t
+day_next(const cf_cron *c, int64_t day)
 {
-	int wd1;
-	static const uint8_t dim[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31,
-		30, 31, 30, 31 };
-	if (*day1 == NONE_LO) {
-		*day1 = cf_days_from_civil(y, mo, 1);
+	int64_t  i = day - CF__DAY_BASE, w;
+	uint64_t t;
+
+	if (i < 0) {
+		i = 0;
 	}
-	/*
-	 * 1970-01-01 was a Thursday (4). The local search stays within years
-	 * 1969-2200, so adding whole weeks keeps the dividend positive and the
-	 * modulo unsigned.
-	 */
-	wd1 = (int) ((uint32_t) (*day1 + 7 * 100000 + 4) % 7);
-	return (c->daymask[wd1][dim[mo] - 28 + (mo == 2 && cf_is_leap(y))]);
+	if (i >= CF__NDAYS) {
+		return (NONE_HI);
+	}
+	w = i >> 6;
+	t = c->days[w] & (~0ULL << (i & 63));
+	while (t == 0) {
+		if (++w >= CF__DAY_WORDS) {
+			return (NONE_HI);
+		}
+		t = c->days[w];
+	}
+	return (CF__DAY_BASE + (w << 6) + ctz64(t));
 }
 
-/*
- * Moves (y, mo, d) to the first matching day at or after it; d may be one
- * past the month's end. *day1 must be the day count of the 1st of (y, mo)
- * or NONE_LO. Returns 0 when the search passes LOCAL_YEAR_MAX.
- */
-static int
-day_next(const cf_cron *c, int *y, int *mo, int *d, int64_t *day1)
+/* The last matching day <= day, or NONE_LO. */
+static inline int64_t
+day_prev(const cf_cron *c, int64_t day)
 {
+	int64_t  i = day - CF__DAY_BASE, w;
 	uint64_t t;
-	for (;;) {
-		if (!(c->mon & (1u << *mo))) {
-			uint32_t later = c->mon & ~((2u << *mo) - 1);
-			if (later != 0) {
-				*mo = ctz64(later);
-			} else {
-				(*y)++;
-				*mo = ctz64(c->mon);
-			}
-			*d    = 1;
-			*day1 = NONE_LO;
-		}
-		if (*y > LOCAL_YEAR_MAX) {
-			return (0);
-		}
-		if ((t = month_lookup(c, *y, *mo, day1) >> *d) != 0) {
-			*d += ctz64(t);
-			return (1);
-		}
-		if (++*mo > 12) {
-			*mo = 1;
-			(*y)++;
-		}
-		*d    = 1;
-		*day1 = NONE_LO;
-	}
-}
 
-/* The mirror of day_next: the last matching day at or before (y, mo, d). */
-static int
-day_prev(const cf_cron *c, int *y, int *mo, int *d, int64_t *day1)
-{
-	uint64_t t;
-	for (;;) {
-		if (!(c->mon & (1u << *mo))) {
-			uint32_t earlier = c->mon & ((1u << *mo) - 1);
-			if (earlier != 0) {
-				*mo = top64(earlier);
-			} else {
-				(*y)--;
-				*mo = top64(c->mon);
-			}
-			*d    = 31;
-			*day1 = NONE_LO;
-		}
-		if (*y < LOCAL_YEAR_MIN) {
-			return (0);
-		}
-		if (*d >= 1 &&
-		    (t = month_lookup(c, *y, *mo, day1) & ((2ULL << *d) - 1)) !=
-		        0) {
-			*d = top64(t);
-			return (1);
-		}
-		if (--*mo < 1) {
-			*mo = 12;
-			(*y)--;
-		}
-		*d    = 31;
-		*day1 = NONE_LO;
+	if (i < 0) {
+		return (NONE_LO);
 	}
+	if (i >= CF__NDAYS) {
+		i = CF__NDAYS - 1;
+	}
+	w = i >> 6;
+	t = c->days[w] & (~0ULL >> (63 - (i & 63)));
+	while (t == 0) {
+		if (--w < 0) {
+			return (NONE_LO);
+		}
+		t = c->days[w];
+	}
+	return (CF__DAY_BASE + (w << 6) + top64(t));
 }
 
 /* Index of the first tod >= r (ntod if none). */
@@ -251,107 +202,45 @@ tod_lower(const cf_cron *c, int r)
 }
 
 /*
- * local_next for schedules with a short list of times per day. The usual
- * answer is later today or on a later day of this month, found from one
- * look at the month's day mask; other months go through day_next.
+ * The smallest matching wall time >= from (ms), or NONE_HI. Days come from
+ * the day bitmap; within a day, either the sorted times-of-day list or a
+ * walk over the hour, minute and second masks where each level either
+ * fits or carries into the one above.
  */
-static int64_t
-local_next_tod(const cf_cron *c, int64_t days, int rem)
-{
-	int      y, mo, d, k;
-	int64_t  day1;
-	uint64_t dmask, t;
-
-	cf_civil_from_days(days, &y, &mo, &d);
-	day1 = days - (d - 1);
-	if (c->mon & (1u << mo)) {
-		dmask = month_lookup(c, y, mo, &day1);
-		if ((dmask >> d & 1) && (k = tod_lower(c, rem)) < c->ntod) {
-			return ((days * 86400 + c->tod[k]) * 1000);
-		}
-		if ((t = dmask >> (d + 1)) != 0) {
-			return ((days + 1 + ctz64(t)) * 86400 + c->tod[0]) *
-			    1000;
-		}
-	}
-	if (++mo > 12) {
-		mo = 1;
-		y++;
-	}
-	d    = 1;
-	day1 = NONE_LO;
-	if (!day_next(c, &y, &mo, &d, &day1)) {
-		return (NONE_HI);
-	}
-	return (((day1 + d - 1) * 86400 + c->tod[0]) * 1000);
-}
-
-/* The mirror of local_next_tod. */
-static int64_t
-local_prev_tod(const cf_cron *c, int64_t days, int rem)
-{
-	int      y, mo, d, k;
-	int64_t  day1;
-	uint64_t dmask, t;
-
-	cf_civil_from_days(days, &y, &mo, &d);
-	day1 = days - (d - 1);
-	if (c->mon & (1u << mo)) {
-		dmask = month_lookup(c, y, mo, &day1);
-		if ((dmask >> d & 1) && (k = tod_lower(c, rem + 1)) > 0) {
-			return ((days * 86400 + c->tod[k - 1]) * 1000);
-		}
-		if ((t = dmask & ((1ULL << d) - 1)) != 0) {
-			return (((days - d + top64(t)) * 86400 +
-			            c->tod[c->ntod - 1]) *
-			    1000);
-		}
-	}
-	if (--mo < 1) {
-		mo = 12;
-		y--;
-	}
-	d    = 31;
-	day1 = NONE_LO;
-	if (!day_prev(c, &y, &mo, &d, &day1)) {
-		return (NONE_LO);
-	}
-	return (((day1 + d - 1) * 86400 + c->tod[c->ntod - 1]) * 1000);
-}
-
-/* The smallest matching wall time >= from (ms), or NONE_HI. */
 static int64_t
 local_next(const cf_cron *c, int64_t from)
 {
 	int64_t  s    = floor_div(from + 999, 1000);
 	int64_t  days = floor_div(s, 86400);
 	int      rem  = (int) (s - days * 86400);
-	int      h, mi, se, y, mo, d;
-	int64_t  day1;
+	int64_t  d;
+	int      h, mi, se, k;
 	uint64_t t;
 
+	if ((d = day_next(c, days)) == NONE_HI) {
+		return (NONE_HI);
+	}
+	if (d != days) {
+		rem = 0;
+	}
 	if (c->ntod != 0) {
-		return (local_next_tod(c, days, rem));
+		if ((k = tod_lower(c, rem)) == c->ntod) {
+			if ((d = day_next(c, d + 1)) == NONE_HI) {
+				return (NONE_HI);
+			}
+			k = 0;
+		}
+		return ((d * 86400 + c->tod[k]) * 1000);
 	}
 	h  = rem / 3600;
 	mi = (rem - h * 3600) / 60;
 	se = rem - h * 3600 - mi * 60;
-	cf_civil_from_days(days, &y, &mo, &d);
-	day1 = days - (d - 1);
-	if (!day_next(c, &y, &mo, &d, &day1)) {
-		return (NONE_HI);
-	}
-	if (day1 + d - 1 != days) {
-		h = mi = se = 0;
-	}
-	/* Each level either fits or carries into the one above. */
 hour:
 	if ((t = (uint64_t) c->hour >> h) == 0) {
-		d++;
-		h = mi = se = 0;
-		if (!day_next(c, &y, &mo, &d, &day1)) {
+		if ((d = day_next(c, d + 1)) == NONE_HI) {
 			return (NONE_HI);
 		}
+		h = mi = se = 0;
 		goto hour;
 	}
 	if (!(t & 1)) {
@@ -374,7 +263,7 @@ minute:
 		goto minute;
 	}
 	se += ctz64(t);
-	return (((day1 + d - 1) * 86400 + h * 3600 + mi * 60 + se) * 1000);
+	return ((d * 86400 + h * 3600 + mi * 60 + se) * 1000);
 }
 
 /* The largest matching wall time <= from (ms), or NONE_LO. */
@@ -384,33 +273,35 @@ local_prev(const cf_cron *c, int64_t from)
 	int64_t  s    = floor_div(from, 1000);
 	int64_t  days = floor_div(s, 86400);
 	int      rem  = (int) (s - days * 86400);
-	int      h, mi, se, y, mo, d;
-	int64_t  day1;
+	int64_t  d;
+	int      h, mi, se, k;
 	uint64_t t;
 
+	if ((d = day_prev(c, days)) == NONE_LO) {
+		return (NONE_LO);
+	}
+	if (d != days) {
+		rem = 86399;
+	}
 	if (c->ntod != 0) {
-		return (local_prev_tod(c, days, rem));
+		if ((k = tod_lower(c, rem + 1)) == 0) {
+			if ((d = day_prev(c, d - 1)) == NONE_LO) {
+				return (NONE_LO);
+			}
+			k = c->ntod;
+		}
+		return ((d * 86400 + c->tod[k - 1]) * 1000);
 	}
 	h  = rem / 3600;
 	mi = (rem - h * 3600) / 60;
 	se = rem - h * 3600 - mi * 60;
-	cf_civil_from_days(days, &y, &mo, &d);
-	day1 = days - (d - 1);
-	if (!day_prev(c, &y, &mo, &d, &day1)) {
-		return (NONE_LO);
-	}
-	if (day1 + d - 1 != days) {
-		h  = 23;
-		mi = se = 59;
-	}
 hour:
 	if (h < 0 || (t = c->hour & ((2ULL << h) - 1)) == 0) {
-		d--;
-		h  = 23;
-		mi = se = 59;
-		if (!day_prev(c, &y, &mo, &d, &day1)) {
+		if ((d = day_prev(c, d - 1)) == NONE_LO) {
 			return (NONE_LO);
 		}
+		h  = 23;
+		mi = se = 59;
 		goto hour;
 	}
 	if (!(t >> h & 1)) {
@@ -433,7 +324,7 @@ minute:
 		goto minute;
 	}
 	se = top64(t);
-	return (((day1 + d - 1) * 86400 + h * 3600 + mi * 60 + se) * 1000);
+	return ((d * 86400 + h * 3600 + mi * 60 + se) * 1000);
 }
 
 /*
@@ -1098,6 +989,39 @@ split_fields(char *text, char **out, int max)
 	}
 }
 
+/*
+ * Marks every matching day from 1969 to 2200. A month's matching days
+ * depend only on the weekday of its 1st and its length, so there are 28
+ * month masks to compute; the rest is copying bits.
+ */
+static void
+fill_days(cf_cron *c)
+{
+	uint32_t mask[7][4];
+	for (int wd1 = 0; wd1 < 7; wd1++) {
+		for (int dim = 28; dim <= 31; dim++) {
+			mask[wd1][dim - 28] = (uint32_t) month_days(c, wd1, dim);
+		}
+	}
+	memset(c->days, 0, sizeof(c->days));
+	for (int y = CF__YEAR_MIN; y <= CF__YEAR_MAX; y++) {
+		for (int mo = 1; mo <= 12; mo++) {
+			int64_t  day1 = cf_days_from_civil(y, mo, 1);
+			int      wd1  = (int) (((day1 % 7) + 11) % 7);
+			int      dim  = cf_days_in_month(y, mo);
+			uint32_t m;
+			if (!(c->mon & (1u << mo))) {
+				continue;
+			}
+			m = mask[wd1][dim - 28] >> 1; /* bit 0 = the 1st */
+			for (; m != 0; m &= m - 1) {
+				int64_t i = day1 - CF__DAY_BASE + ctz64(m);
+				c->days[i >> 6] |= 1ULL << (i & 63);
+			}
+		}
+	}
+}
+
 static int
 parse_cron_fields(cf_cron *c, const char *text, perr *pe)
 {
@@ -1168,12 +1092,7 @@ parse_cron_fields(cf_cron *c, const char *text, perr *pe)
 			}
 		}
 	}
-	for (int wd1 = 0; wd1 < 7; wd1++) {
-		for (int dim = 28; dim <= 31; dim++) {
-			c->daymask[wd1][dim - 28] =
-			    (uint32_t) month_days(c, wd1, dim);
-		}
-	}
+	fill_days(c);
 	/*
 	 * Vixie cron and cronie treat a day field that starts with "*" as
 	 * unrestricted, so "0 0 * /2 * MON" is AND for them and OR here.

@@ -14,6 +14,17 @@ enum { CF__F_SEC, CF__F_MIN, CF__F_HOUR, CF__F_DOM, CF__F_MON, CF__F_DOW,
 
 #define CF__TOD_MAX 128
 
+/*
+ * The local dates searched: 1969 (UTC 1970 seen west of Greenwich) to 2200
+ * (UTC 2199 seen east of it). CF__DAY_BASE is 1969-01-01 in days since the
+ * epoch; CF__NDAYS counts the days to 2201-01-01.
+ */
+#define CF__YEAR_MIN 1969
+#define CF__YEAR_MAX 2200
+#define CF__DAY_BASE (-365)
+#define CF__NDAYS 84736
+#define CF__DAY_WORDS ((CF__NDAYS + 63) / 64)
+
 /* dow_nth[w] bits: 1 << n for "w#n" (n 1-5), CF__NTH_LAST for "w#L". */
 #define CF__NTH_LAST 0x40u
 
@@ -35,10 +46,11 @@ struct cf_cron {
 	uint8_t  has_sec;    /* 6 fields were given */
 	uint8_t  warn_or;    /* a "* /n" day field met a restricted one */
 	/*
-	 * The matching days of a month (bits 1-31) depend only on the
-	 * weekday of its 1st and its length: daymask[weekday][length - 28].
+	 * Every matching local date from CF__YEAR_MIN to CF__YEAR_MAX, one
+	 * bit per day counted from CF__DAY_BASE: finding the next matching
+	 * day is a bit scan, with no calendar arithmetic at run time.
 	 */
-	uint32_t daymask[7][4];
+	uint64_t days[CF__DAY_WORDS];
 	/*
 	 * When a day has at most CF__TOD_MAX matching times, they are kept
 	 * sorted (seconds since midnight) so that a search within a day is
