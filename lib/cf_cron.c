@@ -31,6 +31,11 @@
 #include "cf_time.h"
 #include "cf_tz_int.h"
 
+/*
+ * UTC offsets stay within -12h..+14h, so a fire (shifted or not) is less
+ * than 15 hours away from its wall time.
+ */
+#define SKIP_MARGIN (15 * 3600 * 1000LL)
 #define NONE_HI INT64_MAX
 #define NONE_LO INT64_MIN
 
@@ -455,6 +460,18 @@ cf_cron_next(
 				bflags = CF_FIRE_DST_AT_TRANSITION;
 			}
 		}
+		/*
+		 * Nothing yet, and the next wall-clock match is far ahead (a
+		 * sparse schedule): jump over the segments before it. A fire
+		 * is never more than SKIP_MARGIN before its wall time, and
+		 * only the next segment can share wall times with this one.
+		 */
+		if (best == NONE_HI && m.l >= m.q && m.l != NONE_HI) {
+			int j = cf__tz_segment(tz, m.l - SKIP_MARGIN);
+			if (j > i + 2) {
+				i = j - 1;
+			}
+		}
 	}
 done:
 	if (best >= CF_TZ_MAX_MS) {
@@ -548,6 +565,13 @@ cf_cron_prev(
 		}
 		if (best >= s0) {
 			break;
+		}
+		/* The mirror of cf_cron_next's jump. */
+		if (best == NONE_LO && m.l <= m.q && m.l != NONE_LO) {
+			int j = cf__tz_segment(tz, m.l + SKIP_MARGIN);
+			if (j < i - 2) {
+				i = j + 1;
+			}
 		}
 	}
 done:
