@@ -18,6 +18,20 @@ cf_strerror(int err)
 		return ("unknown time zone");
 	case CF_ESYSTEM:
 		return ("system error");
+	case CF_ETIMEDOUT:
+		return ("timed out");
+	case CF_EPROTO:
+		return ("malformed message");
+	case CF_EDB:
+		return ("database error");
+	case CF_ECONN:
+		return ("connection failed");
+	case CF_ETOOBIG:
+		return ("too big");
+	case CF_EEXIST:
+		return ("already exists");
+	case CF_ECLOSED:
+		return ("closed");
 	}
 	return ("unknown error");
 }

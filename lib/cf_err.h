@@ -15,6 +15,13 @@ enum cf_err {
 	CF_ERANGE  = 4, /* an instant outside the supported range */
 	CF_ETZ     = 5, /* unknown or unusable time zone */
 	CF_ESYSTEM = 6, /* a library or system call failed */
+	CF_ETIMEDOUT = 7, /* no answer in time */
+	CF_EPROTO  = 8, /* a malformed or unexpected message */
+	CF_EDB     = 9, /* PostgreSQL refused or failed a statement */
+	CF_ECONN   = 10, /* a peer (database, Redis, socket) is unreachable */
+	CF_ETOOBIG = 11, /* over a size limit */
+	CF_EEXIST  = 12, /* already there (e.g. a run for this fire) */
+	CF_ECLOSED = 13, /* shut down */
 };
 
 /* Returns a static string for err; never NULL. */
