@@ -1,0 +1,1 @@
+cf_unit_test(unit.nng unit/test_nng.c cf_nng)
