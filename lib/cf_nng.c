@@ -342,6 +342,24 @@ cf_pub_send(cf_pub *pub, const char *topic, const void *payload, size_t len)
 	return (CF_OK);
 }
 
+int
+cf_pub_send_msg(cf_pub *pub, const void *msg, size_t len)
+{
+	nng_msg *m;
+	if (nng_msg_alloc(&m, 0) != 0) {
+		return (CF_ENOMEM);
+	}
+	if (nng_msg_append(m, msg, len) != 0) {
+		nng_msg_free(m);
+		return (CF_ENOMEM);
+	}
+	if (nng_sendmsg(pub->sock, m, 0) != 0) {
+		nng_msg_free(m);
+		return (CF_ECLOSED);
+	}
+	return (CF_OK);
+}
+
 /* ---- SUB ---------------------------------------------------------- */
 
 struct cf_sub {

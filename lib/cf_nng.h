@@ -82,6 +82,12 @@ int cf_pub_send(cf_pub *pub, const char *topic, const void *payload,
     size_t len);
 
 /*
+ * Publishes a message that already holds its topic and the space (as the
+ * proto encoders for ticks and events produce it). Thread-safe.
+ */
+int cf_pub_send_msg(cf_pub *pub, const void *msg, size_t len);
+
+/*
  * Called for each message received: topic is NUL-terminated (the part
  * before the first space), payload/len the rest. Runs on the receiving
  * thread; the buffers are valid only during the call.

@@ -106,8 +106,8 @@ parse_bool(const char *v, int *out)
 
 int
 clock_sched_add(clock_sched *s, const char *service, const char *name,
-    const char *expr, const char *tz, int64_t now_ms, char *err,
-    size_t errlen)
+    const char *expr, const char *tz, int64_t now_ms, int keep_expr,
+    char *err, size_t errlen)
 {
 	clock_job   j = { 0 };
 	const char *v;
@@ -122,7 +122,8 @@ clock_sched_add(clock_sched *s, const char *service, const char *name,
 	snprintf(j.service, sizeof(j.service), "%s", service);
 	snprintf(j.name, sizeof(j.name), "%s", name);
 	j.enabled = 1;
-	if ((v = sched_env(name, "SCHEDULE")) != NULL && *v != '\0') {
+	if (!keep_expr && (v = sched_env(name, "SCHEDULE")) != NULL &&
+	    *v != '\0') {
 		expr = v;
 	}
 	if ((v = sched_env(name, "TZ")) != NULL && *v != '\0') {

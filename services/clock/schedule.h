@@ -47,12 +47,14 @@ void clock_sched_fini(clock_sched *s);
  * schedules its first fire after now_ms, unless disabled or paused.
  * The environment overrides what the service asked for:
  * CRONFLEET_JOB_<NAME>_SCHEDULE, _TZ and _ENABLED, where <NAME> is the
- * job's name in upper case with '-' as '_'. Returns the slot (>= 0), or
+ * job's name in upper case with '-' as '_'; with keep_expr set (a
+ * schedule changed at runtime, which outranks the environment) the
+ * SCHEDULE override is not applied. Returns the slot (>= 0), or
  * a negative CF_* code with err naming the job and the problem.
  */
 int clock_sched_add(clock_sched *s, const char *service, const char *name,
-    const char *expr, const char *tz, int64_t now_ms, char *err,
-    size_t errlen);
+    const char *expr, const char *tz, int64_t now_ms, int keep_expr,
+    char *err, size_t errlen);
 
 /* The slot of a job by name, or -1. */
 int clock_sched_find(const clock_sched *s, const char *name);

@@ -1,0 +1,78 @@
+/*
+ * main.c - cronfleet-clock: configuration, the clock actor, shutdown.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cf_config.h"
+#include "cf_log.h"
+#include "clock.h"
+
+#ifndef CF_DB_DIR
+#define CF_DB_DIR "db"
+#endif
+
+static const char *const tcp_only[] = { "tcp", "ipc", "inproc", NULL };
+static const char *const pg_urls[]  = { "postgres", "postgresql", NULL };
+static const char *const levels[]   = { "debug", "info", "warn", "error",
+        NULL };
+
+typedef struct {
+	clock_cfg clock;
+	int       log_level;
+} settings;
+
+static const cf_config_item table[] = {
+	CF_CFG_URL("CRONFLEET_CLOCK_REP", tcp_only, "tcp://127.0.0.1:7101", 0,
+	    settings, clock.rep_url, "commands (REP)"),
+	CF_CFG_URL("CRONFLEET_CLOCK_PUB", tcp_only, "tcp://127.0.0.1:7100", 0,
+	    settings, clock.pub_url, "ticks (PUB)"),
+	CF_CFG_URL("DATABASE_URL", pg_urls, NULL, CF_CONFIG_REQUIRED, settings,
+	    clock.database_url, "PostgreSQL"),
+	CF_CFG_STRING("CRONFLEET_CLOCK_SCHEMA", "clock", 0, settings,
+	    clock.schema, "the clock's schema"),
+	CF_CFG_ZONE("SCHEDULER_TIMEZONE", "UTC", settings, clock.default_tz,
+	    "zone of schedules that name none"),
+	CF_CFG_STRING("CRONFLEET_MIGRATIONS", CF_DB_DIR, 0, settings,
+	    clock.migrations, "folder holding clock/ migrations"),
+	CF_CFG_BOOL("ENABLE_SCHEDULER", "true", settings, clock.enabled,
+	    "start with the scheduler running"),
+	CF_CFG_INT("CRONFLEET_CLOCK_MAX_JOBS", 1, 100000, "1024", settings,
+	    clock.max_jobs, "most jobs the clock holds"),
+	CF_CFG_ENUM("CRONFLEET_LOG_LEVEL", levels, "info", settings, log_level,
+	    "log level"),
+};
+
+int
+main(void)
+{
+	settings s = { 0 };
+	sigset_t sigs;
+	clock_actor *c;
+	char     err[1024];
+	int      sig, rv;
+
+	/* Signals are taken by sigwait below, never by a handler. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	cf_config_load_or_exit(table, sizeof(table) / sizeof(table[0]), &s,
+	    "cronfleet-clock");
+	cf_log_init("clock", s.log_level);
+	if ((rv = clock_open(&c, &s.clock, err, sizeof(err))) != 0) {
+		cf_log_kv(CF_LOG_ERROR, NULL, NULL, "clock failed to start",
+		    "error", err, NULL);
+		cf_config_free(table, sizeof(table) / sizeof(table[0]), &s);
+		return (1);
+	}
+	sigwait(&sigs, &sig);
+	cf_log_kv(CF_LOG_INFO, NULL, NULL, "stopping", "signal",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+	clock_close(c);
+	cf_config_free(table, sizeof(table) / sizeof(table[0]), &s);
+	return (0);
+}
