@@ -12,9 +12,10 @@ cf_say() { printf '==> %s\n' "$*" >&2; }
 CF_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libicu-dev libcmocka-dev libnng-dev nng-utils libmsgpack-dev
 	libcjson-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev
-	libssl-dev libpq-dev postgresql redis-server valgrind)
+	libssl-dev libpq-dev postgresql redis-server valgrind curl)
 
-# Installs what is missing (apt-get, as root or through sudo).
+# Installs what is missing with apt-get when root; otherwise prints the
+# exact command to run and stops.
 cf_install_deps() {
 	local missing=() p
 	for p in "${CF_PACKAGES[@]}"; do
@@ -22,11 +23,14 @@ cf_install_deps() {
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		cf_say "missing Debian packages; as root, run:"
+		echo "apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
 	cf_say "installing: ${missing[*]}"
-	local sudo=()
-	[ "$(id -u)" -ne 0 ] && sudo=(sudo)
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
