@@ -173,15 +173,28 @@ struct cf_req {
 	nng_socket      sock;
 	pthread_mutex_t lock;
 	atomic_int      npipes;
+	int64_t         opened; /* CLOCK_MONOTONIC ms */
 	char            url[256];
 };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
 
 static void
 req_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	cf_req *req = arg;
 	(void) p;
-	if (ev == NNG_PIPE_EV_ADD_POST) {
+	/*
+	 * nng 1.5 sends REM_POST for every pipe that got ADD_PRE, even one
+	 * closed before ADD_POST: count from ADD_PRE so the two pair up.
+	 */
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
 		atomic_fetch_add(&req->npipes, 1);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&req->npipes, 1);
@@ -198,13 +211,14 @@ cf_req_open(cf_req **out, const char *url, char *err, size_t errlen)
 		return (CF_ENOMEM);
 	}
 	snprintf(req->url, sizeof(req->url), "%s", url);
+	req->opened = mono_ms();
 	pthread_mutex_init(&req->lock, NULL);
 	if ((rv = nng_req0_open(&req->sock)) != 0) {
 		pthread_mutex_destroy(&req->lock);
 		free(req);
 		return (nng_fail(err, errlen, "req socket for", url, rv));
 	}
-	nng_pipe_notify(req->sock, NNG_PIPE_EV_ADD_POST, req_pipe_event, req);
+	nng_pipe_notify(req->sock, NNG_PIPE_EV_ADD_PRE, req_pipe_event, req);
 	nng_pipe_notify(req->sock, NNG_PIPE_EV_REM_POST, req_pipe_event, req);
 	if ((rv = nng_socket_set_ms(req->sock, NNG_OPT_REQ_RESENDTIME,
 	         NNG_DURATION_INFINITE)) != 0 ||
@@ -253,10 +267,11 @@ cf_req_call(cf_req *req, const void *msg, size_t len, int timeout_ms,
 	pthread_mutex_lock(&req->lock);
 	/*
 	 * A request to a peer that is not connected would only time out;
-	 * give a fresh dial a moment, then call it unreachable.
+	 * give a fresh dial a moment (a socket opened within the last
+	 * second), then call it unreachable.
 	 */
 	while (atomic_load(&req->npipes) <= 0 && waited < timeout_ms &&
-	    waited < 500) {
+	    waited < 500 && mono_ms() - req->opened < 1000) {
 		sleep_ms(10);
 		waited += 10;
 	}

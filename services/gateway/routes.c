@@ -1,0 +1,580 @@
+/*
+ * routes.c - the REST routes: what each asks of which service, and the
+ * JSON it answers, shaped as the seeds' responses are:
+ *	{"success":true,"data":...} or {"success":false,"error":"..."}.
+ *
+ * Every route under /api/v1/scheduler is also served under the seeds'
+ * older prefix /api/scheduler, so their scripts keep working.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_proto.h"
+#include "gateway.h"
+
+/* The history length when none is asked, and the most (COMMANDS.md). */
+#define HISTORY_DEFAULT 20
+#define HISTORY_MAX 1000
+#define NEXT_DEFAULT 5
+#define NEXT_MAX 100
+
+typedef void (*route_fn)(gw_app *app, const gw_request *rq, gw_reply *out);
+
+struct gw_route {
+	const char *method;
+	const char *path;   /* after the scheduler prefix (or /healthz) */
+	int         param;  /* the path continues with "/{job}" */
+	int         scoped; /* under a scheduler prefix */
+	int         body;   /* reads an optional JSON body */
+	int         action; /* changes something: audited */
+	const char *allow;
+	route_fn    fn;
+};
+
+static const char *const prefixes[] = {
+	"/api/v1/scheduler",
+	"/api/scheduler",
+};
+
+/* ---- replies ------------------------------------------------------ */
+
+/* Answers {"success":true,"data":data}; takes data. */
+static void
+reply_data(gw_reply *out, cJSON *data)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	out->status = 200;
+	out->body   = NULL;
+	if (o == NULL || data == NULL) {
+		cJSON_Delete(o);
+		cJSON_Delete(data);
+		out->status = 500;
+		return;
+	}
+	cJSON_AddItemToObject(o, "success", cJSON_CreateTrue());
+	cJSON_AddItemToObject(o, "data", data);
+	out->body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (out->body == NULL) {
+		out->status = 500;
+	}
+}
+
+void
+gw_reply_error(gw_reply *out, int status, const char *fmt, ...)
+{
+	char    msg[1024];
+	va_list ap;
+	cJSON  *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	out->status = status;
+	out->body   = NULL;
+	if ((o = cJSON_CreateObject()) == NULL) {
+		return;
+	}
+	cJSON_AddItemToObject(o, "success", cJSON_CreateFalse());
+	cJSON_AddStringToObject(o, "error", msg);
+	out->body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+}
+
+static void
+reply_result(gw_reply *out, gw_result *res)
+{
+	gw_reply_error(out, res->status, "%s", res->error);
+}
+
+/*
+ * Copies a value a client sent into dst for an error message: at most
+ * 64 bytes, printable ASCII only, since cJSON does not check UTF-8.
+ */
+static const char *
+echo_safe(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i + 1 < len && i < 64; i++) {
+		unsigned char ch = (unsigned char) src[i];
+		dst[i]           = ch >= 0x20 && ch < 0x7f ? (char) ch : '?';
+	}
+	dst[i] = '\0';
+	return (dst);
+}
+
+/*
+ * Reads the query argument name as an integer in [1, max]. Returns 0 with
+ * *out set (def when absent), or 400 with out filled in.
+ */
+static int
+query_int(const gw_request *rq, const char *name, int def, int max, int *value,
+    gw_reply *out)
+{
+	const char *s = rq->query(rq->conn, name);
+	char       *end;
+	char        safe[80];
+	long        v;
+
+	if (s == NULL) {
+		*value = def;
+		return (0);
+	}
+	v = strtol(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 || v > max) {
+		gw_reply_error(out, 400,
+		    "query '%s': '%s' is not an integer from 1 to %d", name,
+		    echo_safe(safe, sizeof(safe), s), max);
+		return (400);
+	}
+	*value = (int) v;
+	return (0);
+}
+
+/* 1 if job is a valid name; otherwise answers 400 and returns 0. */
+static int
+job_valid(const char *job, gw_reply *out)
+{
+	char safe[80];
+
+	if (job[0] != '\0' && cf_proto_name_valid(job)) {
+		return (1);
+	}
+	gw_reply_error(out, 400,
+	    "invalid job name '%s': expected 1 to %d characters of "
+	    "A-Z a-z 0-9 _ -",
+	    echo_safe(safe, sizeof(safe), job), CF_PROTO_MAX_NAME);
+	return (0);
+}
+
+/* A clock command whose data is the answer. */
+static void
+route_clock(
+    gw_app *app, const char *cmd, const char *job, int n, gw_reply *out)
+{
+	gw_result res;
+	int64_t   deadline = gw_now_ms() + app->cfg->timeout_ms;
+
+	if (gw_upstream_call(app->up, GW_CLOCK, cmd, job, n, deadline, &res)) {
+		reply_result(out, &res);
+		return;
+	}
+	reply_data(out, res.data);
+}
+
+/* ---- routes ------------------------------------------------------- */
+
+static void
+route_healthz(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	(void) app;
+	(void) rq;
+	if (d != NULL) {
+		cJSON_AddStringToObject(d, "status", "ok");
+	}
+	reply_data(out, d);
+}
+
+/* The job named job in the clock's jobs array, or NULL. */
+static cJSON *
+jobs_find(cJSON *jobs, const char *job)
+{
+	cJSON *j;
+
+	cJSON_ArrayForEach(j, jobs)
+	{
+		const char *name = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(j, "job"));
+		if (name != NULL && strcmp(name, job) == 0) {
+			return (j);
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * Adds "last_run" to each job of jobs owned by svc, from that service's
+ * status data ({"jobs":[{"job","last_run"}]}).
+ */
+static void
+status_merge(cJSON *jobs, const char *svc, cJSON *st)
+{
+	cJSON *sj;
+
+	cJSON_ArrayForEach(sj, cJSON_GetObjectItemCaseSensitive(st, "jobs"))
+	{
+		const char *name = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(sj, "job"));
+		cJSON      *j, *run;
+		const char *owner;
+
+		if (name == NULL || (j = jobs_find(jobs, name)) == NULL) {
+			continue;
+		}
+		owner = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(j, "service"));
+		if (owner == NULL || strcmp(owner, svc) != 0) {
+			continue;
+		}
+		run = cJSON_GetObjectItemCaseSensitive(sj, "last_run");
+		run = run != NULL ? cJSON_Duplicate(run, 1)
+		                  : cJSON_CreateNull();
+		if (run != NULL) {
+			cJSON_ReplaceItemInObjectCaseSensitive(
+			    j, "last_run", run);
+		}
+	}
+}
+
+/* 1 if some job of jobs belongs to the service named svc. */
+static int
+jobs_owned_by(cJSON *jobs, const char *svc)
+{
+	cJSON *j;
+
+	cJSON_ArrayForEach(j, jobs)
+	{
+		const char *owner = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(j, "service"));
+		if (owner != NULL && strcmp(owner, svc) == 0) {
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/* One owner's status, asked on its own thread. */
+typedef struct status_ask {
+	gw_app   *app;
+	int       svc;
+	int64_t   deadline;
+	int       asked;
+	int       threaded;
+	pthread_t thr;
+	gw_result res;
+} status_ask;
+
+static void *
+status_ask_run(void *arg)
+{
+	status_ask *a = arg;
+
+	gw_upstream_call(
+	    a->app->up, a->svc, "status", NULL, 0, a->deadline, &a->res);
+	return (NULL);
+}
+
+/*
+ * The scheduler as a whole: the clock's state, and each job with its
+ * next fire (the clock's) and its last run (its owner's). The clock is
+ * needed; an owner that fails only leaves its jobs' last_run null and
+ * says why under "services", so one service that is down does not hide
+ * the rest of the fleet from the person looking for what is wrong. The
+ * owners are asked at once, each within the request's deadline, so one
+ * that is down or slow does not eat the others' time.
+ */
+static void
+route_status(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
+	gw_result   st, jobs;
+	status_ask  ask[GW_NSERVICES];
+	cJSON      *d, *svcs, *j, *v;
+	const char *sched;
+
+	(void) rq;
+	if (gw_upstream_call(
+	        app->up, GW_CLOCK, "status", NULL, 0, deadline, &st)) {
+		reply_result(out, &st);
+		return;
+	}
+	if (gw_upstream_call(
+	        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
+		cJSON_Delete(st.data);
+		reply_result(out, &jobs);
+		return;
+	}
+	if (!cJSON_IsArray(jobs.data)) {
+		cJSON_Delete(st.data);
+		cJSON_Delete(jobs.data);
+		gw_reply_error(
+		    out, 502, "clock sent jobs that are not a list");
+		return;
+	}
+	cJSON_ArrayForEach(j, jobs.data)
+	{
+		if (cJSON_IsObject(j) && !cJSON_HasObjectItem(j, "last_run")) {
+			cJSON_AddNullToObject(j, "last_run");
+		}
+	}
+
+	memset(ask, 0, sizeof(ask));
+	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
+		status_ask *a = &ask[svc];
+
+		if (!jobs_owned_by(jobs.data, gw_service_name(svc))
+		    || !gw_upstream_enabled(app->up, svc)) {
+			continue;
+		}
+		a->app      = app;
+		a->svc      = svc;
+		a->deadline = deadline;
+		a->asked    = 1;
+		/* Without a thread, ask inline: slower, still right. */
+		a->threaded
+		    = pthread_create(&a->thr, NULL, status_ask_run, a) == 0;
+		if (!a->threaded) {
+			status_ask_run(a);
+		}
+	}
+	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
+		if (ask[svc].threaded) {
+			pthread_join(ask[svc].thr, NULL);
+		}
+	}
+
+	d    = cJSON_CreateObject();
+	svcs = cJSON_CreateObject();
+	if (d != NULL && svcs != NULL) {
+		cJSON_AddStringToObject(svcs, "clock", "ok");
+	}
+	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
+		const char *name = gw_service_name(svc);
+		status_ask *a    = &ask[svc];
+
+		if (a->asked && a->res.status == 0) {
+			status_merge(jobs.data, name, a->res.data);
+			cJSON_AddStringToObject(svcs, name, "ok");
+		} else if (a->asked) {
+			cJSON_AddStringToObject(svcs, name, a->res.error);
+		} else if (jobs_owned_by(jobs.data, name)) {
+			cJSON_AddStringToObject(svcs, name, "not queried");
+		}
+		cJSON_Delete(a->res.data);
+	}
+	if (d == NULL || svcs == NULL) {
+		cJSON_Delete(d);
+		cJSON_Delete(svcs);
+		cJSON_Delete(st.data);
+		cJSON_Delete(jobs.data);
+		out->status = 500;
+		out->body   = NULL;
+		return;
+	}
+
+	sched = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(st.data, "scheduler"));
+	if (sched == NULL) {
+		sched = "unknown";
+	}
+	cJSON_AddStringToObject(d, "status", sched);
+	cJSON_AddBoolToObject(d, "running", strcmp(sched, "running") == 0);
+	v = cJSON_DetachItemFromObjectCaseSensitive(st.data, "started_at");
+	cJSON_AddItemToObject(
+	    d, "started_at", v != NULL ? v : cJSON_CreateNull());
+	cJSON_AddItemToObject(d, "jobs", jobs.data);
+	cJSON_AddItemToObject(d, "services", svcs);
+	cJSON_Delete(st.data);
+	reply_data(out, d);
+}
+
+static void
+route_tasks(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	(void) rq;
+	route_clock(app, "jobs", NULL, 0, out);
+}
+
+static void
+route_next(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	const char *job = rq->query(rq->conn, "job");
+	int         n;
+
+	if (query_int(rq, "n", NEXT_DEFAULT, NEXT_MAX, &n, out) != 0) {
+		return;
+	}
+	if (job != NULL && !job_valid(job, out)) {
+		return;
+	}
+	route_clock(app, "next", job, n, out);
+}
+
+static void
+route_trigger(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	if (!job_valid(rq->param, out)) {
+		return;
+	}
+	route_clock(app, "trigger", rq->param, 0, out);
+}
+
+static void
+route_start(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	(void) rq;
+	route_clock(app, "start", NULL, 0, out);
+}
+
+static void
+route_stop(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	(void) rq;
+	route_clock(app, "stop", NULL, 0, out);
+}
+
+/*
+ * A job's runs, from the service that owns the job: the clock's jobs
+ * say which one, so the gateway needs no table of its own.
+ */
+static void
+route_history(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	const char *job      = rq->query(rq->conn, "job");
+	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
+	gw_result   jobs, res;
+	const char *owner;
+	int         limit, svc;
+
+	if (job == NULL || job[0] == '\0') {
+		gw_reply_error(out, 400, "query 'job' is required");
+		return;
+	}
+	if (!job_valid(job, out)
+	    || query_int(
+	           rq, "limit", HISTORY_DEFAULT, HISTORY_MAX, &limit, out)
+	        != 0) {
+		return;
+	}
+	if (gw_upstream_call(
+	        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
+		reply_result(out, &jobs);
+		return;
+	}
+	owner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	    jobs_find(jobs.data, job), "service"));
+	if (owner == NULL) {
+		cJSON_Delete(jobs.data);
+		gw_reply_error(out, 404, "unknown job '%s'", job);
+		return;
+	}
+	if ((svc = gw_service_find(owner)) <= GW_CLOCK) {
+		char safe[80];
+		gw_reply_error(out, 502,
+		    "job '%s' belongs to '%s', which the gateway does not "
+		    "know",
+		    job, echo_safe(safe, sizeof(safe), owner));
+		cJSON_Delete(jobs.data);
+		return;
+	}
+	cJSON_Delete(jobs.data);
+	if (gw_upstream_call(
+	        app->up, svc, "history", job, limit, deadline, &res)) {
+		reply_result(out, &res);
+		return;
+	}
+	reply_data(out, res.data);
+}
+
+/* ---- matching ----------------------------------------------------- */
+
+static const gw_route routes[] = {
+	{ "GET", "/healthz", 0, 0, 0, 0, "GET, HEAD", route_healthz },
+	{ "GET", "/status", 0, 1, 0, 0, "GET, HEAD", route_status },
+	{ "GET", "/tasks", 0, 1, 0, 0, "GET, HEAD", route_tasks },
+	{ "GET", "/next-sync-times", 0, 1, 0, 0, "GET, HEAD", route_next },
+	{ "GET", "/history", 0, 1, 0, 0, "GET, HEAD", route_history },
+	{ "POST", "/trigger", 1, 1, 1, 1, "POST", route_trigger },
+	{ "POST", "/start", 0, 1, 1, 1, "POST", route_start },
+	{ "POST", "/stop", 0, 1, 1, 1, "POST", route_stop },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The path after a scheduler prefix, or NULL. */
+static const char *
+route_scope(const char *path)
+{
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+		if (strncmp(path, prefixes[i], n) == 0 && path[n] == '/') {
+			return (path + n);
+		}
+	}
+	return (NULL);
+}
+
+int
+gw_route_match(const char *method, const char *path, const gw_route **route,
+    char *param, size_t paramlen, const char **allow)
+{
+	const char *rest = route_scope(path);
+	const char *m    = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	int         seen = 0;
+
+	param[0] = '\0';
+	for (size_t i = 0; i < NROUTES; i++) {
+		const gw_route *r = &routes[i];
+		const char     *p = r->scoped ? rest : path;
+		size_t          n = strlen(r->path);
+
+		if (p == NULL || strncmp(p, r->path, n) != 0) {
+			continue;
+		}
+		if (r->param) {
+			const char *v = p + n;
+			if (v[0] != '/' || v[1] == '\0'
+			    || strchr(v + 1, '/')) {
+				continue;
+			}
+			/* Too long to be a name: left empty, refused later. */
+			if (strlen(v + 1) < paramlen) {
+				strcpy(param, v + 1);
+			}
+		} else if (p[n] != '\0') {
+			continue;
+		}
+		if (strcmp(m, r->method) != 0) {
+			*allow = r->allow;
+			seen   = 1;
+			continue;
+		}
+		*route = r;
+		return (GW_MATCH_FOUND);
+	}
+	return (seen ? GW_MATCH_BAD_METHOD : GW_MATCH_NOT_FOUND);
+}
+
+int
+gw_route_needs_auth(const char *path)
+{
+	return (strncmp(path, "/api", 4) == 0
+	    && (path[4] == '\0' || path[4] == '/'));
+}
+
+int
+gw_route_takes_body(const gw_route *route)
+{
+	return (route->body);
+}
+
+int
+gw_route_is_action(const gw_route *route)
+{
+	return (route->action);
+}
+
+void
+gw_route_run(
+    gw_app *app, const gw_route *route, const gw_request *rq, gw_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	route->fn(app, rq, out);
+}
