@@ -15,8 +15,6 @@
 
 static const char *const tcp_only[] = { "tcp", "ipc", "inproc", NULL };
 static const char *const pg_urls[]  = { "postgres", "postgresql", NULL };
-static const char *const levels[]   = { "debug", "info", "warn", "error",
-        NULL };
 
 typedef struct {
 	clock_cfg clock;
@@ -40,7 +38,7 @@ static const cf_config_item table[] = {
 	    "start with the scheduler running"),
 	CF_CFG_INT("CRONFLEET_CLOCK_MAX_JOBS", 1, 100000, "1024", settings,
 	    clock.max_jobs, "most jobs the clock holds"),
-	CF_CFG_ENUM("CRONFLEET_LOG_LEVEL", levels, "info", settings, log_level,
+	CF_CFG_ENUM("CRONFLEET_LOG_LEVEL", cf_log_level_names, "info", settings, log_level,
 	    "log level"),
 };
 
