@@ -160,7 +160,14 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 	if (rc != CF_OK)
 		return (rc);
 
-	qsort(l->v, l->n, sizeof(l->v[0]), migrate_cmp);
+	/*
+	 * A folder may start above 1: a service's own migrations start at
+	 * 101 because the job runtime's (db/runtime, 1-99) share its
+	 * schema_migrations. Within a folder, numbers run without gaps.
+	 */
+	if (l->n > 1) {
+		qsort(l->v, l->n, sizeof(l->v[0]), migrate_cmp);
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (i > 0 && l->v[i].version == l->v[i - 1].version) {
 			migrate_seterr(err, errlen,
@@ -168,13 +175,6 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 			    "%ld",
 			    l->v[i - 1].name, l->v[i].name, dir,
 			    l->v[i].version);
-			return (CF_EINVAL);
-		}
-		if (i == 0 && l->v[0].version != 1) {
-			migrate_seterr(err, errlen,
-			    "migrations: numbering in %s must start at 1, "
-			    "the first file is %s",
-			    dir, l->v[0].name);
 			return (CF_EINVAL);
 		}
 		if (i > 0 && l->v[i].version != l->v[i - 1].version + 1) {

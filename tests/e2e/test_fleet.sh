@@ -13,7 +13,7 @@ bindir=${1:?usage: test_fleet.sh build/bin}
 : "${DATABASE_URL:?DATABASE_URL is not set: run through scripts/test}"
 tmp=$(mktemp -d)
 fails=0
-base=$((40000 + ($$ % 500) * 10))
+base=$((26000 + ($$ % 500) * 10))
 export CRONFLEET_CLOCK_REP=tcp://127.0.0.1:$base
 export CRONFLEET_CLOCK_PUB=tcp://127.0.0.1:$((base + 1))
 export CRONFLEET_MAINTENANCE_REP=tcp://127.0.0.1:$((base + 2))

@@ -9,7 +9,7 @@ set -u
 bin=${1:?usage: test_clock.sh path/to/cronfleet-clock}
 : "${DATABASE_URL:?DATABASE_URL is not set: run through scripts/test}"
 schema="clock_it_$$"
-port=$((30000 + ($$ % 1000) * 4))
+port=$((23000 + ($$ % 600) * 4))
 rep="tcp://127.0.0.1:$port"
 pub="tcp://127.0.0.1:$((port + 1))"
 tmp=$(mktemp -d)

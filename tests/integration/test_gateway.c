@@ -576,7 +576,7 @@ setup(void **state)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (int attempt = 0; attempt < 5; attempt++) {
 		port_base
-		    = 10000 + (int) ((getpid() + attempt * 397) % 2000) * 10;
+		    = 17000 + (int) ((getpid() + attempt * 397) % 300) * 10;
 		snprintf(gw_base, sizeof(gw_base), "http://127.0.0.1:%d",
 		    port_base);
 		snprintf(clock_url, sizeof(clock_url), "tcp://127.0.0.1:%d",

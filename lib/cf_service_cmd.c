@@ -1,0 +1,354 @@
+/*
+ * cf_service_cmd.c - the commands a domain service answers on its REP
+ * socket (proto/COMMANDS.md, "Domain services").
+ *
+ * status, ping, jobs and history are answered here, from the service's
+ * job table and its job_runs. trigger, pause, resume, next and schedule
+ * belong to the clock, which owns schedules and the fire ledger: they are
+ * checked (the job must be one of ours) and forwarded to it, and its
+ * answer is passed back in the request's form.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_log.h"
+#include "cf_service_int.h"
+#include "cf_time.h"
+
+#define HISTORY_DEFAULT 20
+#define HISTORY_MAX 1000
+/* The clock answers from memory; a slow answer means it is in trouble. */
+#define FORWARD_TIMEOUT_MS 5000
+
+/* Replies are built as cJSON and sent in the request's own form. */
+typedef struct {
+	cJSON *data;
+	char   error[1024];
+} answer;
+
+/* The job table, read under the lock: cf_service_register may race us. */
+static const cf__svc_job *
+cmd_jobs_snapshot(cf_service *svc, size_t *n)
+{
+	const cf__svc_job *j;
+	pthread_mutex_lock(&svc->mu);
+	j  = svc->jobs;
+	*n = svc->njobs;
+	pthread_mutex_unlock(&svc->mu);
+	return (j);
+}
+
+static const cf__svc_job *
+cmd_need_job(cf_service *svc, const cf_command *cmd, answer *a)
+{
+	const cf__svc_job *j;
+	size_t             n;
+
+	if (cmd->job == NULL) {
+		snprintf(a->error, sizeof(a->error), "%s: missing job name",
+		    cmd->cmd);
+		return (NULL);
+	}
+	cmd_jobs_snapshot(svc, &n);
+	if ((j = cf__svc_find(svc, cmd->job)) == NULL) {
+		snprintf(
+		    a->error, sizeof(a->error), "unknown job '%s'", cmd->job);
+	}
+	return (j);
+}
+
+static void
+cmd_add_time(cJSON *o, const char *key, const PGresult *res, int row, int col)
+{
+	char when[40];
+	if (PQgetisnull(res, row, col)) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	cf_rfc3339_format(when, sizeof(when),
+	    strtoll(PQgetvalue(res, row, col), NULL, 10), 0, 1);
+	cJSON_AddStringToObject(o, key, when);
+}
+
+/* The columns every run query selects, in run_json's order. */
+#define RUN_COLUMNS                                                           \
+	"run_id, job, fire_id, trigger, attempt, "                            \
+	"(extract(epoch FROM scheduled_for) * 1000)::bigint, "                \
+	"(extract(epoch FROM started_at) * 1000)::bigint, "                   \
+	"(extract(epoch FROM finished_at) * 1000)::bigint, "                  \
+	"status, error, result::text"
+
+static cJSON *
+run_json(const PGresult *res, int row)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *result;
+
+	cJSON_AddStringToObject(o, "run_id", PQgetvalue(res, row, 0));
+	cJSON_AddStringToObject(o, "job", PQgetvalue(res, row, 1));
+	cJSON_AddStringToObject(o, "fire_id", PQgetvalue(res, row, 2));
+	cJSON_AddStringToObject(o, "trigger", PQgetvalue(res, row, 3));
+	cJSON_AddNumberToObject(
+	    o, "attempt", (double) strtol(PQgetvalue(res, row, 4), NULL, 10));
+	cmd_add_time(o, "scheduled_for", res, row, 5);
+	cmd_add_time(o, "started_at", res, row, 6);
+	cmd_add_time(o, "finished_at", res, row, 7);
+	cJSON_AddStringToObject(o, "status", PQgetvalue(res, row, 8));
+	if (PQgetisnull(res, row, 9)) {
+		cJSON_AddNullToObject(o, "error");
+	} else {
+		cJSON_AddStringToObject(o, "error", PQgetvalue(res, row, 9));
+	}
+	if (PQgetisnull(res, row, 10)
+	    || (result = cJSON_Parse(PQgetvalue(res, row, 10))) == NULL) {
+		cJSON_AddNullToObject(o, "result");
+	} else {
+		cJSON_AddItemToObject(o, "result", result);
+	}
+	return (o);
+}
+
+/* Runs a query on the command connection; NULL and a.error on failure. */
+static PGresult *
+cmd_query(
+    cf_service *svc, const char *sql, int np, const char *const *p, answer *a)
+{
+	PGresult *res = NULL;
+	char      err[512];
+	int       rv;
+
+	pthread_mutex_lock(&svc->cmd_mu);
+	rv = cf_pg_exec(svc->cmd_pg, sql, np, p, &res, err, sizeof(err));
+	pthread_mutex_unlock(&svc->cmd_mu);
+	if (rv != CF_OK) {
+		snprintf(a->error, sizeof(a->error),
+		    "run history unavailable: %s", err);
+		return (NULL);
+	}
+	return (res);
+}
+
+static void
+cmd_status(cf_service *svc, answer *a)
+{
+	const cf__svc_job *jobs;
+	size_t             n;
+	char               sql[1024], when[40];
+	PGresult          *res;
+	cJSON             *arr;
+
+	jobs = cmd_jobs_snapshot(svc, &n);
+	snprintf(sql, sizeof(sql),
+	    "SELECT DISTINCT ON (job) " RUN_COLUMNS " FROM \"%s\".job_runs "
+	    "ORDER BY job, started_at DESC",
+	    svc->opts->schema);
+	if ((res = cmd_query(svc, sql, 0, NULL, a)) == NULL) {
+		return;
+	}
+	a->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(a->data, "service", svc->opts->name);
+	cf_rfc3339_format(when, sizeof(when), svc->started_at, 0, 1);
+	cJSON_AddStringToObject(a->data, "started_at", when);
+	arr = cJSON_AddArrayToObject(a->data, "jobs");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o    = cJSON_CreateObject();
+		cJSON *last = NULL;
+		cJSON_AddStringToObject(o, "job", jobs[i].def->name);
+		for (int r = 0; r < PQntuples(res); r++) {
+			if (strcmp(PQgetvalue(res, r, 1), jobs[i].def->name)
+			    == 0) {
+				last = run_json(res, r);
+				break;
+			}
+		}
+		cJSON_AddItemToObject(
+		    o, "last_run", last != NULL ? last : cJSON_CreateNull());
+		cJSON_AddItemToArray(arr, o);
+	}
+	PQclear(res);
+}
+
+static void
+cmd_jobs(cf_service *svc, answer *a)
+{
+	const cf__svc_job *jobs;
+	size_t             n;
+
+	jobs    = cmd_jobs_snapshot(svc, &n);
+	a->data = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++) {
+		const cf_job_def *d = jobs[i].def;
+		cJSON            *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "job", d->name);
+		cJSON_AddStringToObject(
+		    o, "description", d->description ? d->description : "");
+		cJSON_AddStringToObject(o, "schedule", d->schedule);
+		if (d->tz != NULL) {
+			cJSON_AddStringToObject(o, "tz", d->tz);
+		}
+		cJSON_AddStringToObject(
+		    o, "priority", d->priority ? d->priority : "medium");
+		cJSON_AddItemToArray(a->data, o);
+	}
+}
+
+static void
+cmd_history(cf_service *svc, const cf_command *cmd, answer *a)
+{
+	char        sql[1024], limit[16];
+	const char *p[2];
+	PGresult   *res;
+	int         n = cmd->n > 0 ? cmd->n : HISTORY_DEFAULT;
+
+	if (cmd_need_job(svc, cmd, a) == NULL) {
+		return;
+	}
+	snprintf(
+	    limit, sizeof(limit), "%d", n > HISTORY_MAX ? HISTORY_MAX : n);
+	snprintf(sql, sizeof(sql),
+	    "SELECT " RUN_COLUMNS " FROM \"%s\".job_runs WHERE job = $1 "
+	    "ORDER BY started_at DESC, run_id LIMIT $2::int",
+	    svc->opts->schema);
+	p[0] = cmd->job;
+	p[1] = limit;
+	if ((res = cmd_query(svc, sql, 2, p, a)) == NULL) {
+		return;
+	}
+	a->data = cJSON_CreateArray();
+	for (int r = 0; r < PQntuples(res); r++) {
+		cJSON_AddItemToArray(a->data, run_json(res, r));
+	}
+	PQclear(res);
+}
+
+/* Keeps only the elements of a "next" array that are this service's. */
+static void
+cmd_keep_ours(cf_service *svc, cJSON *arr)
+{
+	cJSON *it = arr->child;
+	while (it != NULL) {
+		cJSON *next = it->next;
+		cJSON *s    = cJSON_GetObjectItemCaseSensitive(it, "service");
+		if (!cJSON_IsString(s)
+		    || strcmp(s->valuestring, svc->opts->name)) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
+		}
+		it = next;
+	}
+}
+
+/* Sends cmd to the clock and takes its answer as ours. */
+static void
+cmd_forward(cf_service *svc, const cf_command *cmd, answer *a)
+{
+	msgpack_sbuffer sb;
+	uint8_t        *reply = NULL;
+	size_t          rlen  = 0;
+	cf_reply       *r     = NULL;
+	char            err[512];
+	int             rv;
+
+	msgpack_sbuffer_init(&sb);
+	if ((rv = cf_proto_command_encode(&sb, cmd)) != CF_OK) {
+		msgpack_sbuffer_destroy(&sb);
+		snprintf(a->error, sizeof(a->error), "%s: %s", cmd->cmd,
+		    cf_strerror(rv));
+		return;
+	}
+	rv = cf_req_call(svc->clock_req, sb.data, sb.size, FORWARD_TIMEOUT_MS,
+	    &reply, &rlen, err, sizeof(err));
+	msgpack_sbuffer_destroy(&sb);
+	if (rv != CF_OK) {
+		snprintf(a->error, sizeof(a->error),
+		    "%s: the clock did not answer (%s)", cmd->cmd, err);
+		return;
+	}
+	rv = cf_proto_reply_decode(reply, rlen, &r, err, sizeof(err));
+	free(reply);
+	if (rv != CF_OK) {
+		snprintf(a->error, sizeof(a->error),
+		    "%s: bad reply from the clock (%s)", cmd->cmd, err);
+		return;
+	}
+	if (!r->ok) {
+		snprintf(a->error, sizeof(a->error), "%s",
+		    r->error != NULL ? r->error : "the clock refused");
+	} else if (r->data == NULL) {
+		a->data = cJSON_CreateNull();
+	} else if ((a->data = cJSON_Parse(r->data)) == NULL) {
+		snprintf(a->error, sizeof(a->error),
+		    "%s: bad reply from the clock (data is not JSON)",
+		    cmd->cmd);
+	}
+	cf_reply_free(r);
+}
+
+void
+cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
+    size_t *reply_len)
+{
+	cf_service     *svc = arg;
+	cf_command     *cmd = NULL;
+	answer          a   = { NULL, "" };
+	cf_reply        r   = { 0 };
+	msgpack_sbuffer sb;
+	int             is_text = 0;
+
+	if (cf_proto_request_decode(
+	        req, len, &cmd, &is_text, a.error, sizeof(a.error))
+	    != CF_OK) {
+		/* Undecodable: is_text still says which form to answer in. */
+		cf_log_kv(CF_LOG_DEBUG, NULL, NULL, "bad request", "error",
+		    a.error, NULL);
+	} else if (strcmp(cmd->cmd, "ping") == 0) {
+		a.data = cJSON_CreateObject();
+		cJSON_AddBoolToObject(a.data, "pong", 1);
+	} else if (strcmp(cmd->cmd, "status") == 0) {
+		cmd_status(svc, &a);
+	} else if (strcmp(cmd->cmd, "jobs") == 0) {
+		cmd_jobs(svc, &a);
+	} else if (strcmp(cmd->cmd, "history") == 0) {
+		cmd_history(svc, cmd, &a);
+	} else if (strcmp(cmd->cmd, "trigger") == 0
+	    || strcmp(cmd->cmd, "pause") == 0
+	    || strcmp(cmd->cmd, "resume") == 0
+	    || strcmp(cmd->cmd, "schedule") == 0) {
+		if (cmd_need_job(svc, cmd, &a) != NULL) {
+			cmd_forward(svc, cmd, &a);
+		}
+	} else if (strcmp(cmd->cmd, "next") == 0) {
+		if (cmd->job == NULL || cmd_need_job(svc, cmd, &a) != NULL) {
+			cmd_forward(svc, cmd, &a);
+			if (cmd->job == NULL && cJSON_IsArray(a.data)) {
+				cmd_keep_ours(svc, a.data);
+			}
+		}
+	} else {
+		snprintf(a.error, sizeof(a.error),
+		    "unknown command '%.40s' (%s answers: status, ping, jobs, "
+		    "history, trigger, pause, resume, next, schedule)",
+		    cmd->cmd, svc->opts->name);
+	}
+	if (a.error[0] == '\0' && a.data != NULL) {
+		r.ok   = 1;
+		r.data = cJSON_PrintUnformatted(a.data);
+	} else {
+		r.error = a.error[0] ? a.error : "internal error";
+	}
+	msgpack_sbuffer_init(&sb);
+	if (cf_proto_reply_send_form(&sb, &r, is_text) != CF_OK) {
+		/* Too big (a long history of large results): say so. */
+		free(r.data);
+		r.ok    = 0;
+		r.data  = NULL;
+		r.error = "reply too large: ask for fewer runs";
+		msgpack_sbuffer_clear(&sb);
+		cf_proto_reply_send_form(&sb, &r, is_text);
+	}
+	*reply     = (uint8_t *) sb.data;
+	*reply_len = sb.size;
+	free(r.data);
+	cJSON_Delete(a.data);
+	cf_command_free(cmd);
+}

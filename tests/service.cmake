@@ -1,0 +1,12 @@
+# Tests of the job runtime (lib/cf_service) through the real
+# cronfleet-maintenance binary, with a fake clock, on the real PostgreSQL
+# and Redis (DATABASE_URL, REDIS_URL: scripts/test starts both).
+if(TARGET cronfleet-maintenance)
+  cf_unit_test(integration.service.maintenance
+               integration/test_service_maintenance.c cf_svc)
+  target_compile_definitions(test_integration_service_maintenance PRIVATE
+    CF_MAINTENANCE_BIN="$<TARGET_FILE:cronfleet-maintenance>")
+  add_dependencies(test_integration_service_maintenance cronfleet-maintenance)
+  set_tests_properties(integration.service.maintenance PROPERTIES
+                       TIMEOUT 600)
+endif()
