@@ -18,12 +18,28 @@
 
 #include "cf_cron.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
+/*
+ * ASan brings its own allocator and intercepts malloc itself; counting
+ * there would fight it, so that build checks threads only.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COUNT_ALLOCS 0
+#endif
+#endif
+#ifndef COUNT_ALLOCS
+#define COUNT_ALLOCS 1
+#endif
 
 static _Thread_local int armed;
 static atomic_long       allocs;
+
+#if COUNT_ALLOCS
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
 
 void *
 malloc(size_t n)
@@ -51,6 +67,7 @@ realloc(void *p, size_t n)
 	}
 	return (__libc_realloc(p, n));
 }
+#endif
 
 static const struct {
 	const char *expr;
@@ -96,6 +113,9 @@ static void
 next_prev_do_not_allocate(void **state)
 {
 	(void) state;
+	if (!COUNT_ALLOCS) {
+		skip();
+	}
 	for (size_t i = 0; i < NCASES; i++) {
 		cf_cron_opts o = { cases[i].tz, 0, 0 };
 		char         err[CF_CRON_ERRLEN];
