@@ -3,8 +3,32 @@
 
 CF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CF_VAR=${CF_VAR:-$CF_ROOT/var}
-CF_PG_PORT=${CF_PG_PORT:-55432}
-CF_REDIS_PORT=${CF_REDIS_PORT:-56379}
+
+# 0 if something listens on 127.0.0.1:$1.
+cf_port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The first port from $1 on that nothing listens on, unless our own
+# server (pidfile $2 alive) already holds $1.
+cf_free_port() {
+	local p=$1
+	if [ -n "${2:-}" ] && [ -s "$2" ] && kill -0 "$(head -1 "$2")" 2>/dev/null; then
+		echo "$p"
+		return
+	fi
+	while cf_port_busy "$p"; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# Ports of the throwaway servers: as given, else the first free from the
+# defaults (the port in use is remembered under var/ for the next run).
+if [ -z "${CF_PG_PORT:-}" ]; then
+	CF_PG_PORT=$(cat "$CF_VAR/pg/port" 2>/dev/null || echo 55432)
+	CF_PG_PORT=$(cf_free_port "$CF_PG_PORT" "$CF_VAR/pg/data/postmaster.pid")
+fi
+if [ -z "${CF_REDIS_PORT:-}" ]; then
+	CF_REDIS_PORT=$(cat "$CF_VAR/redis/port" 2>/dev/null || echo 56379)
+	CF_REDIS_PORT=$(cf_free_port "$CF_REDIS_PORT" "$CF_VAR/redis/redis.pid")
+fi
 
 cf_say() { printf '==> %s\n' "$*" >&2; }
 
@@ -73,6 +97,7 @@ cf_start_pg() {
 			-o "-p $CF_PG_PORT -k $sock -c listen_addresses=127.0.0.1" \
 			start >/dev/null
 	fi
+	echo "$CF_PG_PORT" >"$sock/port"
 	export DATABASE_URL="postgresql://postgres@127.0.0.1:$CF_PG_PORT/postgres"
 	cf_say "PostgreSQL on 127.0.0.1:$CF_PG_PORT (data in $data)"
 }
@@ -103,6 +128,7 @@ cf_start_redis() {
 			sleep 0.1
 		done
 	fi
+	echo "$CF_REDIS_PORT" >"$CF_VAR/redis/port"
 	export REDIS_URL="redis://127.0.0.1:$CF_REDIS_PORT/0"
 	cf_say "Redis on 127.0.0.1:$CF_REDIS_PORT"
 }
