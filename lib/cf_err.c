@@ -1,4 +1,20 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "cf_err.h"
+
+void
+cf_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
 
 const char *
 cf_strerror(int err)

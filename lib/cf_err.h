@@ -7,6 +7,8 @@
 #ifndef CF_ERR_H
 #define CF_ERR_H
 
+#include <stddef.h>
+
 enum cf_err {
 	CF_OK      = 0,
 	CF_EINVAL  = 1, /* bad input: the caller's error buffer says why */
@@ -26,5 +28,12 @@ enum cf_err {
 
 /* Returns a static string for err; never NULL. */
 const char *cf_strerror(int err);
+
+/*
+ * Formats a message into a caller's error buffer (err may be NULL or
+ * errlen 0: then nothing is written). Truncates, always NUL-terminates.
+ */
+void cf_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif /* CF_ERR_H */

@@ -28,18 +28,6 @@ typedef struct {
 } migrate_list;
 
 static void
-migrate_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
 migrate_list_free(migrate_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -109,7 +97,7 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 	int            rc = CF_OK;
 
 	if ((d = opendir(dir)) == NULL) {
-		migrate_seterr(err, errlen, "migrations: cannot read %s: %s",
+		cf_errf(err, errlen, "migrations: cannot read %s: %s",
 		    dir, strerror(errno));
 		return (CF_ENOENT);
 	}
@@ -124,7 +112,7 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 		    || strcmp(name + n - 4, ".sql") != 0)
 			continue;
 		if ((v = migrate_parse_name(name)) < 0) {
-			migrate_seterr(err, errlen,
+			cf_errf(err, errlen,
 			    "migrations: %s/%s: the name is not "
 			    "NNN_description.sql",
 			    dir, name);
@@ -133,7 +121,7 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			migrate_seterr(err, errlen,
+			cf_errf(err, errlen,
 			    "migrations: %s is not a regular file", path);
 			rc = CF_EINVAL;
 			break;
@@ -156,7 +144,7 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 	}
 	closedir(d);
 	if (rc == CF_ENOMEM)
-		migrate_seterr(err, errlen, "out of memory");
+		cf_errf(err, errlen, "out of memory");
 	if (rc != CF_OK)
 		return (rc);
 
@@ -170,7 +158,7 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (i > 0 && l->v[i].version == l->v[i - 1].version) {
-			migrate_seterr(err, errlen,
+			cf_errf(err, errlen,
 			    "migrations: %s and %s in %s have the same number "
 			    "%ld",
 			    l->v[i - 1].name, l->v[i].name, dir,
@@ -178,7 +166,7 @@ migrate_scan(const char *dir, migrate_list *l, char *err, size_t errlen)
 			return (CF_EINVAL);
 		}
 		if (i > 0 && l->v[i].version != l->v[i - 1].version + 1) {
-			migrate_seterr(err, errlen,
+			cf_errf(err, errlen,
 			    "migrations: gap in %s between %s and %s (no %ld)",
 			    dir, l->v[i - 1].name, l->v[i].name,
 			    l->v[i - 1].version + 1);
@@ -199,25 +187,25 @@ migrate_read(const char *path, char **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((f = fopen(path, "rb")) == NULL) {
-		migrate_seterr(err, errlen, "migrations: cannot open %s: %s",
+		cf_errf(err, errlen, "migrations: cannot open %s: %s",
 		    path, strerror(errno));
 		return (CF_ENOENT);
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0
 	    || fseek(f, 0, SEEK_SET) != 0) {
-		migrate_seterr(err, errlen, "migrations: cannot read %s: %s",
+		cf_errf(err, errlen, "migrations: cannot read %s: %s",
 		    path, strerror(errno));
 		fclose(f);
 		return (CF_ESYSTEM);
 	}
 	if (size > MIGRATE_MAX_FILE) {
-		migrate_seterr(err, errlen, "migrations: %s is over %ld bytes",
+		cf_errf(err, errlen, "migrations: %s is over %ld bytes",
 		    path, MIGRATE_MAX_FILE);
 		fclose(f);
 		return (CF_ETOOBIG);
 	}
 	if ((buf = malloc((size_t) size + 1)) == NULL) {
-		migrate_seterr(err, errlen, "out of memory");
+		cf_errf(err, errlen, "out of memory");
 		fclose(f);
 		return (CF_ENOMEM);
 	}
@@ -225,7 +213,7 @@ migrate_read(const char *path, char **out, char *err, size_t errlen)
 	fclose(f);
 	buf[got] = '\0';
 	if (got != (size_t) size || strlen(buf) != got) {
-		migrate_seterr(err, errlen,
+		cf_errf(err, errlen,
 		    "migrations: %s: short read or a NUL byte", path);
 		free(buf);
 		return (CF_EINVAL);
@@ -309,7 +297,7 @@ migrate_run(cf_pg *pg, const char *schema, const char *dir,
 			if (atol(PQgetvalue(res, row, 0)) != f->version)
 				continue;
 			if (strcmp(PQgetvalue(res, row, 1), f->name) != 0) {
-				migrate_seterr(err, errlen,
+				cf_errf(err, errlen,
 				    "migrations: schema %s recorded version "
 				    "%ld "
 				    "as %s, but %s now has %s",
@@ -334,16 +322,16 @@ migrate_run(cf_pg *pg, const char *schema, const char *dir,
 			rc = cf__pg_exec_script(
 			    pg, text, &pos, msg, sizeof(msg));
 			if (rc != CF_OK && pos > 0)
-				migrate_seterr(err, errlen,
+				cf_errf(err, errlen,
 				    "migration %s line %d: %s", path,
 				    migrate_line(text, pos), msg);
 			else if (rc != CF_OK)
-				migrate_seterr(err, errlen, "migration %s: %s",
+				cf_errf(err, errlen, "migration %s: %s",
 				    path, msg);
 		}
 		free(text);
 		if (rc == CF_OK && !cf__pg_in_txn(pg)) {
-			migrate_seterr(err, errlen,
+			cf_errf(err, errlen,
 			    "migration %s ended the transaction: remove "
 			    "BEGIN/COMMIT/ROLLBACK from it",
 			    path);
@@ -382,17 +370,17 @@ cf_migrate_apply_n(cf_pg *pg, const char *schema, const char *dir,
 
 	*applied = 0;
 	if (schema == NULL || !migrate_schema_ok(schema)) {
-		migrate_seterr(err, errlen,
+		cf_errf(err, errlen,
 		    "migrations: schema name must match [a-z_][a-z0-9_]* (at "
 		    "most 63 characters, not pg_*)");
 		return (CF_EINVAL);
 	}
 	if (dir == NULL) {
-		migrate_seterr(err, errlen, "migrations: no directory");
+		cf_errf(err, errlen, "migrations: no directory");
 		return (CF_EINVAL);
 	}
 	if (cf__pg_in_txn(pg)) {
-		migrate_seterr(err, errlen,
+		cf_errf(err, errlen,
 		    "migrations: the connection is inside a transaction");
 		return (CF_EINVAL);
 	}

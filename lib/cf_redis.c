@@ -29,18 +29,6 @@ struct cf_redis {
 	int           cmd_ms;
 };
 
-static void
-redis_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static struct timeval
 redis_tv(int ms)
 {
@@ -158,7 +146,7 @@ redis_parse_url(cf_redis *r, const char *url, char *err, size_t errlen)
 	size_t      n;
 
 	if (url == NULL || strncasecmp(url, "redis://", 8) != 0) {
-		redis_seterr(err, errlen,
+		cf_errf(err, errlen,
 		    "invalid Redis URL: expected redis://[[user]:password@]"
 		    "host[:port][/db]");
 		return (CF_EINVAL);
@@ -166,7 +154,7 @@ redis_parse_url(cf_redis *r, const char *url, char *err, size_t errlen)
 	p        = url + 8;
 	auth_end = p + strcspn(p, "/?#");
 	if (*auth_end == '?' || *auth_end == '#') {
-		redis_seterr(err, errlen,
+		cf_errf(err, errlen,
 		    "invalid Redis URL: query parameters are not supported");
 		return (CF_EINVAL);
 	}
@@ -204,14 +192,14 @@ redis_parse_url(cf_redis *r, const char *url, char *err, size_t errlen)
 	if (*host == '[') {
 		host_end = memchr(host, ']', (size_t) (auth_end - host));
 		if (host_end == NULL) {
-			redis_seterr(err, errlen,
+			cf_errf(err, errlen,
 			    "invalid Redis URL: unterminated [IPv6] host");
 			return (CF_EINVAL);
 		}
 		host++;
 		if (host_end + 1 < auth_end) {
 			if (host_end[1] != ':') {
-				redis_seterr(err, errlen,
+				cf_errf(err, errlen,
 				    "invalid Redis URL: junk after [host]");
 				return (CF_EINVAL);
 			}
@@ -226,11 +214,11 @@ redis_parse_url(cf_redis *r, const char *url, char *err, size_t errlen)
 	}
 	n = (size_t) (host_end - host);
 	if (n == 0) {
-		redis_seterr(err, errlen, "invalid Redis URL: no host");
+		cf_errf(err, errlen, "invalid Redis URL: no host");
 		return (CF_EINVAL);
 	}
 	if ((r->host = malloc(n + 1)) == NULL) {
-		redis_seterr(err, errlen, "out of memory");
+		cf_errf(err, errlen, "out of memory");
 		return (CF_ENOMEM);
 	}
 	memcpy(r->host, host, n);
@@ -240,7 +228,7 @@ redis_parse_url(cf_redis *r, const char *url, char *err, size_t errlen)
 	if (port != NULL
 	    && redis_number(
 	        port, (size_t) (auth_end - port), 1, 65535, &r->port)) {
-		redis_seterr(
+		cf_errf(
 		    err, errlen, "invalid Redis URL: port must be 1 to 65535");
 		return (CF_EINVAL);
 	}
@@ -248,14 +236,14 @@ redis_parse_url(cf_redis *r, const char *url, char *err, size_t errlen)
 	if (*auth_end == '/' && auth_end[1] != '\0'
 	    && redis_number(
 	        auth_end + 1, strlen(auth_end + 1), 0, INT_MAX, &r->db)) {
-		redis_seterr(err, errlen,
+		cf_errf(err, errlen,
 		    "invalid Redis URL: the path must be a database number");
 		return (CF_EINVAL);
 	}
 	return (CF_OK);
 
 bad_userinfo:
-	redis_seterr(err, errlen,
+	cf_errf(err, errlen,
 	    "invalid Redis URL: bad percent-encoding in user or password");
 	return (CF_EINVAL);
 }
@@ -284,28 +272,28 @@ redis_ctx_err(cf_redis *r, int errnum, char *err, size_t errlen)
 	switch (c->err) {
 	case REDIS_ERR_IO:
 		if (errnum == EAGAIN || errnum == EWOULDBLOCK) {
-			redis_seterr(err, errlen,
+			cf_errf(err, errlen,
 			    "Redis %s:%d: no answer within %d ms", r->host,
 			    r->port, r->cmd_ms);
 			return (CF_ETIMEDOUT);
 		}
-		redis_seterr(err, errlen, "Redis %s:%d: %s", r->host, r->port,
+		cf_errf(err, errlen, "Redis %s:%d: %s", r->host, r->port,
 		    c->errstr);
 		return (CF_ECONN);
 	case REDIS_ERR_EOF:
-		redis_seterr(err, errlen,
+		cf_errf(err, errlen,
 		    "Redis %s:%d: the server closed the connection", r->host,
 		    r->port);
 		return (CF_ECONN);
 	case REDIS_ERR_PROTOCOL:
-		redis_seterr(err, errlen, "Redis %s:%d: protocol error: %s",
+		cf_errf(err, errlen, "Redis %s:%d: protocol error: %s",
 		    r->host, r->port, c->errstr);
 		return (CF_EPROTO);
 	case REDIS_ERR_OOM:
-		redis_seterr(err, errlen, "Redis: out of memory");
+		cf_errf(err, errlen, "Redis: out of memory");
 		return (CF_ENOMEM);
 	default:
-		redis_seterr(err, errlen, "Redis %s:%d: %s", r->host, r->port,
+		cf_errf(err, errlen, "Redis %s:%d: %s", r->host, r->port,
 		    c->errstr[0] != '\0' ? c->errstr : "connection failed");
 		return (CF_ECONN);
 	}
@@ -319,7 +307,7 @@ static int
 redis_take(redisReply *reply, redisReply **out, char *err, size_t errlen)
 {
 	if (reply->type == REDIS_REPLY_ERROR) {
-		redis_seterr(err, errlen, "Redis: %.*s",
+		cf_errf(err, errlen, "Redis: %.*s",
 		    reply->len > 512 ? 512 : (int) reply->len, reply->str);
 		freeReplyObject(reply);
 		return (CF_EPROTO);
@@ -349,7 +337,7 @@ redis_roundtrip(cf_redis *r, const char *cmd, size_t len, redisReply **out,
 		return (rc);
 	}
 	if (reply == NULL) {
-		redis_seterr(err, errlen, "Redis: no reply");
+		cf_errf(err, errlen, "Redis: no reply");
 		redis_drop(r);
 		return (CF_EPROTO);
 	}
@@ -370,13 +358,13 @@ redis_setup_cmd(cf_redis *r, const char *what, char *err, size_t errlen,
 	len = redisvFormatCommand(&cmd, fmt, ap);
 	va_end(ap);
 	if (len < 0) {
-		redis_seterr(err, errlen, "out of memory");
+		cf_errf(err, errlen, "out of memory");
 		return (CF_ENOMEM);
 	}
 	rc = redis_roundtrip(r, cmd, (size_t) len, NULL, buf, sizeof(buf));
 	redisFreeCommand(cmd);
 	if (rc != CF_OK)
-		redis_seterr(err, errlen, "%s failed: %s", what, buf);
+		cf_errf(err, errlen, "%s failed: %s", what, buf);
 	return (rc);
 }
 
@@ -389,18 +377,18 @@ redis_connect(cf_redis *r, char *err, size_t errlen)
 	redis_drop(r);
 	c = redisConnectWithTimeout(r->host, r->port, redis_tv(r->connect_ms));
 	if (c == NULL) {
-		redis_seterr(err, errlen, "Redis: out of memory");
+		cf_errf(err, errlen, "Redis: out of memory");
 		return (CF_ENOMEM);
 	}
 	if (c->err) {
-		redis_seterr(err, errlen, "Redis %s:%d: %s", r->host, r->port,
+		cf_errf(err, errlen, "Redis %s:%d: %s", r->host, r->port,
 		    c->errstr);
 		rc = c->err == REDIS_ERR_OOM ? CF_ENOMEM : CF_ECONN;
 		redisFree(c);
 		return (rc);
 	}
 	if (redisSetTimeout(c, redis_tv(r->cmd_ms)) != REDIS_OK) {
-		redis_seterr(err, errlen, "Redis: cannot set the timeout: %s",
+		cf_errf(err, errlen, "Redis: cannot set the timeout: %s",
 		    c->errstr);
 		redisFree(c);
 		return (CF_ESYSTEM);
@@ -477,7 +465,7 @@ cf_redis_open(cf_redis **out, const char *url, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		redis_seterr(err, errlen, "out of memory");
+		cf_errf(err, errlen, "out of memory");
 		return (CF_ENOMEM);
 	}
 	r->connect_ms = CF_REDIS_CONNECT_TIMEOUT_MS;
@@ -519,7 +507,7 @@ cf_redis_vcmd(cf_redis *r, int flags, redisReply **out, char *err,
 	if (out != NULL)
 		*out = NULL;
 	if (fmt == NULL || (len = redisvFormatCommand(&cmd, fmt, ap)) < 0) {
-		redis_seterr(err, errlen, "Redis: cannot format the command");
+		cf_errf(err, errlen, "Redis: cannot format the command");
 		return (CF_EINVAL);
 	}
 	redis_sigpipe_block(&old, &pending);
@@ -588,7 +576,7 @@ cf_redis_ping(cf_redis *r, char *err, size_t errlen)
 	    ? CF_OK
 	    : CF_EPROTO;
 	if (rc != CF_OK)
-		redis_seterr(err, errlen, "Redis: unexpected answer to PING");
+		cf_errf(err, errlen, "Redis: unexpected answer to PING");
 	freeReplyObject(reply);
 	return (rc);
 }

@@ -291,8 +291,6 @@ cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 	cf_service     *svc = arg;
 	cf_command     *cmd = NULL;
 	answer          a   = { NULL, "" };
-	cf_reply        r   = { 0 };
-	msgpack_sbuffer sb;
 	int             is_text = 0;
 
 	if (cf_proto_request_decode(
@@ -330,25 +328,8 @@ cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 		    "history, trigger, pause, resume, next, schedule)",
 		    cmd->cmd, svc->opts->name);
 	}
-	if (a.error[0] == '\0' && a.data != NULL) {
-		r.ok   = 1;
-		r.data = cJSON_PrintUnformatted(a.data);
-	} else {
-		r.error = a.error[0] ? a.error : "internal error";
-	}
-	msgpack_sbuffer_init(&sb);
-	if (cf_proto_reply_send_form(&sb, &r, is_text) != CF_OK) {
-		/* Too big (a long history of large results): say so. */
-		free(r.data);
-		r.ok    = 0;
-		r.data  = NULL;
-		r.error = "reply too large: ask for fewer runs";
-		msgpack_sbuffer_clear(&sb);
-		cf_proto_reply_send_form(&sb, &r, is_text);
-	}
-	*reply     = (uint8_t *) sb.data;
-	*reply_len = sb.size;
-	free(r.data);
+	/* Too big (a long history of large results) becomes an error. */
+	cf_proto_answer(a.data, a.error, is_text, reply, reply_len);
 	cJSON_Delete(a.data);
 	cf_command_free(cmd);
 }

@@ -1583,3 +1583,37 @@ cf_proto_reply_decode(
 	*out = r;
 	return (CF_OK);
 }
+
+int
+cf_proto_answer(const cJSON *data, const char *error, int is_text,
+    uint8_t **out, size_t *len)
+{
+	cf_reply        r = { 0 };
+	msgpack_sbuffer sb;
+	int             rv;
+
+	if ((error == NULL || error[0] == '\0') && data != NULL) {
+		r.ok = 1;
+		if ((r.data = cJSON_PrintUnformatted(data)) == NULL) {
+			return (CF_ENOMEM);
+		}
+	} else {
+		r.error = (char *) (error != NULL && error[0] ? error
+		                                              : "internal error");
+	}
+	msgpack_sbuffer_init(&sb);
+	if ((rv = cf_proto_reply_send_form(&sb, &r, is_text)) == CF_ETOOBIG) {
+		r.ok    = 0;
+		r.error = "reply too large: ask for less";
+		msgpack_sbuffer_clear(&sb);
+		rv = cf_proto_reply_send_form(&sb, &r, is_text);
+	}
+	free(r.data);
+	if (rv != CF_OK) {
+		msgpack_sbuffer_destroy(&sb);
+		return (rv);
+	}
+	*out = (uint8_t *) sb.data;
+	*len = sb.size;
+	return (CF_OK);
+}

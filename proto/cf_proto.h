@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include <msgpack.h>
+#include <cjson/cJSON.h>
 
 /* Hard cap on any message, in bytes (also NNG_OPT_RECVMAXSZ). */
 #define CF_PROTO_MAX_MSG (1024 * 1024)
@@ -193,6 +194,16 @@ int cf_proto_reply_json(msgpack_sbuffer *buf, const cf_reply *r);
  */
 int cf_proto_reply_send_form(
     msgpack_sbuffer *buf, const cf_reply *r, int is_text);
+
+/*
+ * The bytes answering a request, for a REP handler: success with data
+ * (JSON; not consumed) when error is NULL or "", else the error; in the
+ * request's form (is_text from cf_proto_request_decode). A reply that
+ * would be too large becomes an error reply saying so. On success *out is
+ * malloc'd (*len bytes) and the caller frees it. Returns 0 or CF_ENOMEM.
+ */
+int cf_proto_answer(const cJSON *data, const char *error, int is_text,
+    uint8_t **out, size_t *len);
 
 /*
  * Decoders. Each reads len bytes at buf (not kept) and on success stores

@@ -435,8 +435,6 @@ clock_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 	clock_actor *         c   = arg;
 	cf_command *    cmd = NULL;
 	answer          a   = { NULL, "" };
-	cf_reply        r   = { 0 };
-	msgpack_sbuffer sb;
 	int             is_text = 0;
 
 	if (cf_proto_request_decode(req, len, &cmd, &is_text, a.error,
@@ -475,20 +473,7 @@ clock_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 		    "register, ping)",
 		    cmd->cmd);
 	}
-	if (a.error[0] == '\0' && a.data != NULL) {
-		r.ok   = 1;
-		r.data = cJSON_PrintUnformatted(a.data);
-	} else {
-		r.error = a.error[0] ? a.error : "internal error";
-	}
-	msgpack_sbuffer_init(&sb);
-	if (cf_proto_reply_send_form(&sb, &r, is_text) == CF_OK) {
-		*reply     = (uint8_t *) sb.data;
-		*reply_len = sb.size;
-	} else {
-		msgpack_sbuffer_destroy(&sb);
-	}
-	free(r.data);
+	cf_proto_answer(a.data, a.error, is_text, reply, reply_len);
 	cJSON_Delete(a.data);
 	cf_command_free(cmd);
 }
