@@ -39,8 +39,8 @@ CF_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libssl-dev libpq-dev postgresql redis-server valgrind curl
 	docker-compose)
 
-# Installs what is missing with apt-get when root; otherwise prints the
-# exact command to run and stops.
+# Installs what is missing with apt-get when root (or with password-less
+# sudo); otherwise prints the exact command to run and stops.
 cf_install_deps() {
 	local missing=() p
 	for p in "${CF_PACKAGES[@]}"; do
@@ -48,14 +48,19 @@ cf_install_deps() {
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
+	local sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
-		cf_say "missing Debian packages; as root, run:"
-		echo "apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
-		exit 1
+		# Password-less sudo (as on CI machines) is as good as root.
+		if ! sudo -n true 2>/dev/null; then
+			cf_say "missing Debian packages; as root, run:"
+			echo "apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+			exit 1
+		fi
+		sudo=(sudo -n)
 	fi
 	cf_say "installing: ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive \
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
