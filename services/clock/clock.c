@@ -43,6 +43,7 @@ struct clock_actor {
 	bool             running;
 	bool             stop;
 	int64_t          started_at;
+	int64_t          real_start; /* real ms when virtual time began */
 	cf_pg *          pg_loop;
 	pthread_mutex_t  pg_mu; /* pg_cmd */
 	cf_pg *          pg_cmd;
@@ -53,11 +54,37 @@ struct clock_actor {
 };
 
 static int64_t
-now_ms(void)
+real_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * The clock's notion of now. With CRONFLEET_CLOCK_START / _RATE it runs
+ * from a given instant at a given speed (virtual time, for tests): every
+ * fire, ledger entry and tick then carries virtual instants, and services
+ * take the nominal time from the tick.
+ */
+static int64_t
+now_ms(const clock_actor *c)
+{
+	if (c->cfg->virt_start < 0) {
+		return (real_ms());
+	}
+	return (c->cfg->virt_start + (real_ms() - c->real_start) * c->cfg->rate);
+}
+
+/* The real instant at which now_ms(c) reaches at. */
+static int64_t
+real_at(const clock_actor *c, int64_t at)
+{
+	if (c->cfg->virt_start < 0) {
+		return (at);
+	}
+	return (c->real_start +
+	    (at - c->cfg->virt_start + c->cfg->rate - 1) / c->cfg->rate);
 }
 
 static void
@@ -128,10 +155,11 @@ clock_loop(void *arg)
 			pthread_cond_wait(&c->cv, &c->mu);
 			continue;
 		}
-		if (at > (now = now_ms())) {
+		if (at > (now = now_ms(c))) {
 			/* The condition variable waits on CLOCK_REALTIME. */
-			struct timespec ts = { (time_t) (at / 1000),
-				(long) (at % 1000) * 1000000L };
+			int64_t         r  = real_at(c, at);
+			struct timespec ts = { (time_t) (r / 1000),
+				(long) (r % 1000) * 1000000L };
 			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 			continue;
 		}
@@ -254,7 +282,7 @@ cmd_next(clock_actor *c, const cf_command *cmd, answer *a)
 {
 	int     n   = cmd->n > 0 ? (cmd->n > NEXT_MAX ? NEXT_MAX : cmd->n)
 	                         : NEXT_DEFAULT;
-	int64_t now = now_ms();
+	int64_t now = now_ms(c);
 	int     slot;
 
 	if (cmd->job != NULL) {
@@ -307,11 +335,11 @@ cmd_register(clock_actor *c, const cf_command *cmd, answer *a)
 	}
 	pthread_mutex_lock(&c->mu);
 	slot = clock_sched_add(&c->sched, service, cmd->job,
-	    found && st.overridden ? st.expr : expr, tz, now_ms(),
+	    found && st.overridden ? st.expr : expr, tz, now_ms(c),
 	    found && st.overridden, a->error, sizeof(a->error));
 	if (slot >= 0) {
 		if (found && st.paused) {
-			clock_sched_pause(&c->sched, slot, 1, now_ms());
+			clock_sched_pause(&c->sched, slot, 1, now_ms(c));
 		}
 		a->data = job_json(&c->sched.jobs[slot], &c->sched);
 		if (!found) {
@@ -346,13 +374,13 @@ cmd_change(clock_actor *c, const cf_command *cmd, answer *a)
 			    "schedule: expected <job> '<expr>'");
 			goto out;
 		}
-		if (clock_sched_set_expr(&c->sched, slot, cmd->args[0], now_ms(),
+		if (clock_sched_set_expr(&c->sched, slot, cmd->args[0], now_ms(c),
 		        a->error, sizeof(a->error)) != CF_OK) {
 			goto out;
 		}
 	} else {
 		clock_sched_pause(&c->sched, slot,
-		    strcmp(cmd->cmd, "pause") == 0, now_ms());
+		    strcmp(cmd->cmd, "pause") == 0, now_ms(c));
 	}
 	rv = store_job(c, &c->sched.jobs[slot],
 	    strcmp(cmd->cmd, "schedule") == 0 ? 1 : -1, cmd->cmd, err,
@@ -399,7 +427,7 @@ static void
 cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 {
 	char    service[CLOCK_NAME_MAX], fire_id[CF_FIRE_ID_LEN], when[40];
-	int64_t at = now_ms();
+	int64_t at = now_ms(c);
 	int     slot, rv;
 
 	pthread_mutex_lock(&c->mu);
@@ -493,7 +521,7 @@ clock_load(clock_actor *c, char *err, size_t errlen)
 	for (int i = 0; i < n; i++) {
 		char why[512];
 		int  slot = clock_sched_add(&c->sched, rows[i].service,
-                    rows[i].job, rows[i].expr, rows[i].tz, now_ms(),
+                    rows[i].job, rows[i].expr, rows[i].tz, now_ms(c),
                     rows[i].overridden, why, sizeof(why));
 		if (slot < 0) {
 			cf_log_kv(CF_LOG_WARN, rows[i].job, NULL,
@@ -501,7 +529,7 @@ clock_load(clock_actor *c, char *err, size_t errlen)
 			continue;
 		}
 		if (rows[i].paused) {
-			clock_sched_pause(&c->sched, slot, 1, now_ms());
+			clock_sched_pause(&c->sched, slot, 1, now_ms(c));
 		}
 	}
 	free(rows);
@@ -525,7 +553,8 @@ clock_open(clock_actor **out, const clock_cfg *cfg, char *err, size_t errlen)
 	}
 	c->cfg        = cfg;
 	c->running    = cfg->enabled;
-	c->started_at = now_ms();
+	c->real_start = real_ms();
+	c->started_at = now_ms(c);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->pg_mu, NULL);
 	pthread_cond_init(&c->cv, NULL);

@@ -19,6 +19,8 @@ typedef struct clock_cfg {
 	char *  migrations;   /* CRONFLEET_MIGRATIONS (folder with clock/) */
 	bool    enabled;      /* ENABLE_SCHEDULER */
 	int64_t max_jobs;     /* CRONFLEET_CLOCK_MAX_JOBS */
+	int64_t virt_start;   /* CRONFLEET_CLOCK_START as UTC ms, or -1 */
+	int64_t rate;         /* CRONFLEET_CLOCK_RATE: virtual ms per real ms */
 } clock_cfg;
 
 typedef struct clock_actor clock_actor;

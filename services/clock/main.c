@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cf_config.h"
 #include "cf_log.h"
+#include "cf_time.h"
 #include "clock.h"
 
 #ifndef CF_DB_DIR
@@ -18,6 +20,7 @@ static const char *const pg_urls[]  = { "postgres", "postgresql", NULL };
 
 typedef struct {
 	clock_cfg clock;
+	char *    start;
 	int       log_level;
 } settings;
 
@@ -38,6 +41,10 @@ static const cf_config_item table[] = {
 	    "start with the scheduler running"),
 	CF_CFG_INT("CRONFLEET_CLOCK_MAX_JOBS", 1, 100000, "1024", settings,
 	    clock.max_jobs, "most jobs the clock holds"),
+	CF_CFG_STRING("CRONFLEET_CLOCK_START", NULL, 0, settings, start,
+	    "virtual time: start the clock at this RFC 3339 instant"),
+	CF_CFG_INT("CRONFLEET_CLOCK_RATE", 1, 100000000, "1", settings,
+	    clock.rate, "virtual time: clock speed (3600 = an hour a second)"),
 	CF_CFG_ENUM("CRONFLEET_LOG_LEVEL", cf_log_level_names, "info", settings, log_level,
 	    "log level"),
 };
@@ -60,6 +67,22 @@ main(void)
 
 	cf_config_load_or_exit(table, sizeof(table) / sizeof(table[0]), &s,
 	    "cronfleet-clock");
+	s.clock.virt_start = -1;
+	if (s.start != NULL && *s.start != '\0' &&
+	    cf_rfc3339_parse(s.start, &s.clock.virt_start) != 0) {
+		fprintf(stderr,
+		    "cronfleet-clock: CRONFLEET_CLOCK_START: '%.60s' is not an "
+		    "RFC 3339 time (e.g. 2025-03-29T23:00:00Z)\n",
+		    s.start);
+		return (2);
+	}
+	if (s.clock.virt_start < 0 && s.clock.rate != 1) {
+		/* A speed without a start: from now. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s.clock.virt_start = (int64_t) ts.tv_sec * 1000 +
+		    ts.tv_nsec / 1000000;
+	}
 	cf_log_init("clock", s.log_level);
 	if ((rv = clock_open(&c, &s.clock, err, sizeof(err))) != 0) {
 		cf_log_kv(CF_LOG_ERROR, NULL, NULL, "clock failed to start",

@@ -106,6 +106,22 @@ rc=$?
 [ $rc -eq 2 ] && grep -q ENABLE_SCHEDULER "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
 	ok "bad env exits 2" || bad "bad env: rc=$rc $(cat "$tmp/err")"
 
+# Virtual time: from 2025-03-29T23:00Z at 3600x, Berlin's 02:30 on the
+# spring-forward day fires as 03:30+02:00 (01:30Z) about 2.5 s later.
+kill -TERM "$pid"; wait "$pid"; pid=
+sql "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1
+CRONFLEET_CLOCK_START=2025-03-29T23:00:00Z CRONFLEET_CLOCK_RATE=3600 start_clock
+req "register vt-job it-svc '30 2 * * *' Europe/Berlin" >/dev/null
+sleep 4
+got=$(sql "SELECT to_char(scheduled_for AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM $schema.fires WHERE job = 'vt-job'")
+[ "$got" = 2025-03-30T01:30:00 ] && ok "virtual time fires the shifted 02:30 ($got Z)" ||
+	bad "virtual time: got '$got'"
+kill -TERM "$pid"; wait "$pid"; pid=
+CRONFLEET_CLOCK_START=yesterday "$bin" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q CRONFLEET_CLOCK_START "$tmp/err" && ok "bad CRONFLEET_CLOCK_START exits 2" ||
+	bad "bad start: rc=$rc $(cat "$tmp/err")"
+
 if [ $fails -ne 0 ]; then
 	echo "$fails failure(s)"; echo "--- clock log"; tail -20 "$tmp/log"
 	exit 1
