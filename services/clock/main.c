@@ -74,6 +74,7 @@ main(void)
 		    "cronfleet-clock: CRONFLEET_CLOCK_START: '%.60s' is not an "
 		    "RFC 3339 time (e.g. 2025-03-29T23:00:00Z)\n",
 		    s.start);
+		cf_config_free(table, sizeof(table) / sizeof(table[0]), &s);
 		return (2);
 	}
 	if (s.clock.virt_start < 0 && s.clock.rate != 1) {
