@@ -26,6 +26,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cf_config.h"
 #include "cf_log.h"
@@ -78,10 +79,11 @@ typedef struct {
 	char pub[96];
 	char schema[96];
 	char workers[96];
+	char grace[96];
 	char schema_def[CF_PROTO_MAX_NAME + 1];
 } svc_names;
 
-#define SVC_NITEMS 10
+#define SVC_NITEMS 11
 
 static void
 svc_table(cf_config_item *t, svc_names *nm, const char *name,
@@ -101,6 +103,7 @@ svc_table(cf_config_item *t, svc_names *nm, const char *name,
 	snprintf(nm->pub, sizeof(nm->pub), "CRONFLEET_%s_PUB", up);
 	snprintf(nm->schema, sizeof(nm->schema), "CRONFLEET_%s_SCHEMA", up);
 	snprintf(nm->workers, sizeof(nm->workers), "CRONFLEET_%s_WORKERS", up);
+	snprintf(nm->grace, sizeof(nm->grace), "CRONFLEET_%s_GRACE", up);
 
 	cf_config_item items[SVC_NITEMS] = {
 		CF_CFG_URL(nm->rep, svc_nng_schemes, rep_def, 0,
@@ -113,6 +116,9 @@ svc_table(cf_config_item *t, svc_names *nm, const char *name,
 		    schema, "PostgreSQL schema of this service."),
 		CF_CFG_INT(nm->workers, 1, 64, "4", cf_service_opts, workers,
 		    "Job worker threads."),
+		CF_CFG_DURATION(nm->grace, 0, 3600000, "30s", cf_service_opts,
+		    grace_ms,
+		    "On SIGTERM, how long running jobs may take to finish."),
 		CF_CFG_URL("CRONFLEET_CLOCK_REP", svc_nng_schemes,
 		    "tcp://127.0.0.1:7101", 0, cf_service_opts, clock_rep_url,
 		    "The clock's commands (REP)."),
@@ -444,6 +450,12 @@ svc_run_tick(cf__worker *w, const cf_tick *t)
 	cf_log_kv(CF_LOG_INFO, t->job, run_id, "run started", "fire_id",
 	    t->fire_id, "trigger", cf_trigger_name(t->trigger), NULL);
 	svc_publish(svc, t, run_id, CF_RUN_STARTED, started_at, 0, NULL, NULL);
+	pthread_mutex_lock(&svc->mu);
+	w->cur         = t;
+	w->cur_started = started_at;
+	snprintf(w->cur_run_id, sizeof(w->cur_run_id), "%s", run_id);
+	svc->busy++;
+	pthread_mutex_unlock(&svc->mu);
 
 	run.service       = svc->opts->name;
 	run.job           = t->job;
@@ -488,6 +500,74 @@ svc_run_tick(cf__worker *w, const cf_tick *t)
 		    NULL);
 	}
 	free(res.json);
+	pthread_mutex_lock(&svc->mu);
+	w->cur = NULL;
+	svc->busy--;
+	pthread_cond_broadcast(&svc->idle_cv);
+	pthread_mutex_unlock(&svc->mu);
+}
+
+int
+cf_run_stopping(const cf_run *run)
+{
+	cf_service *svc = run->worker->svc;
+	int         stop;
+	pthread_mutex_lock(&svc->mu);
+	stop = svc->stop;
+	pthread_mutex_unlock(&svc->mu);
+	return (stop);
+}
+
+/*
+ * After the grace period: every run still in progress is recorded as
+ * interrupted (unless it finished meanwhile) and announced. Called with
+ * svc->mu held, so no worker can finish and free its tick under us.
+ */
+static void
+svc_interrupt_running(cf_service *svc)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg),
+	    "interrupted: still running when the %lld ms shutdown grace "
+	    "period ended",
+	    (long long) svc->opts->grace_ms);
+	pthread_mutex_lock(&svc->cmd_mu);
+	for (int i = 0; i < svc->nworkers; i++) {
+		cf__worker *w = &svc->workers[i];
+		char        sql[256], err[512];
+		const char *p[2] = { w->cur_run_id, msg };
+		PGresult   *res  = NULL;
+		int         n    = 0;
+
+		if (w->cur == NULL) {
+			continue;
+		}
+		snprintf(sql, sizeof(sql),
+		    "UPDATE %s.job_runs SET status = 'interrupted', "
+		    "finished_at = now(), error = $2 "
+		    "WHERE run_id = $1 AND status = 'running'",
+		    svc->opts->schema);
+		if (svc->cmd_pg == NULL ||
+		    cf_pg_exec(svc->cmd_pg, sql, 2, p, &res, err, sizeof(err)) !=
+		        CF_OK) {
+			cf_log_kv(CF_LOG_ERROR, w->cur->job, w->cur_run_id,
+			    "interrupted run not recorded", "error",
+			    svc->cmd_pg ? err : "no connection", NULL);
+		} else {
+			n = atoi(PQcmdTuples(res));
+			PQclear(res);
+		}
+		if (n == 1) {
+			svc_publish(svc, w->cur, w->cur_run_id,
+			    CF_RUN_INTERRUPTED, w->cur_started, cf__svc_now_ms(),
+			    msg, NULL);
+			cf_log_kv(CF_LOG_WARN, w->cur->job, w->cur_run_id,
+			    "run interrupted at shutdown", "fire_id",
+			    w->cur->fire_id, NULL);
+		}
+	}
+	pthread_mutex_unlock(&svc->cmd_mu);
 }
 
 static void *
@@ -773,6 +853,7 @@ cf_service_open(
 	pthread_mutex_init(&svc->mu, NULL);
 	pthread_cond_init(&svc->cv, NULL);
 	pthread_cond_init(&svc->reg_cv, NULL);
+	pthread_cond_init(&svc->idle_cv, NULL);
 	pthread_mutex_init(&svc->cmd_mu, NULL);
 
 	/*
@@ -912,7 +993,29 @@ cf_service_close(cf_service *svc)
 	if (svc->reg_started) {
 		pthread_join(svc->reg_thr, NULL);
 	}
-	/* Running jobs finish and are recorded; queued ticks are dropped. */
+	/*
+	 * Running jobs get the grace period to finish and be recorded; then
+	 * those still running are recorded as interrupted and the process
+	 * ends here (their threads cannot be joined, nor their state freed).
+	 */
+	pthread_mutex_lock(&svc->mu);
+	if (svc->busy > 0) {
+		int64_t         end = cf__svc_now_ms() + svc->opts->grace_ms;
+		struct timespec ts  = { (time_t) (end / 1000),
+                        (long) (end % 1000) * 1000000L };
+		while (svc->busy > 0 &&
+		    pthread_cond_timedwait(&svc->idle_cv, &svc->mu, &ts) == 0) {
+		}
+		if (svc->busy > 0) {
+			svc_interrupt_running(svc);
+			pthread_mutex_unlock(&svc->mu);
+			cf_log_kv(CF_LOG_WARN, NULL, NULL,
+			    "stopped with runs interrupted", NULL);
+			_exit(0);
+		}
+	}
+	pthread_mutex_unlock(&svc->mu);
+	/* Queued ticks that no worker started are dropped. */
 	for (int i = 0; i < svc->nworkers; i++) {
 		if (svc->workers[i].started) {
 			pthread_join(svc->workers[i].thr, NULL);
@@ -937,6 +1040,7 @@ cf_service_close(cf_service *svc)
 	cf_pg_close(svc->cmd_pg);
 	pthread_cond_destroy(&svc->cv);
 	pthread_cond_destroy(&svc->reg_cv);
+	pthread_cond_destroy(&svc->idle_cv);
 	pthread_mutex_destroy(&svc->mu);
 	pthread_mutex_destroy(&svc->cmd_mu);
 	free(svc->workers);

@@ -108,6 +108,14 @@ struct cf_run {
  * says why and the next call tries again.
  */
 int cf_run_pg(cf_run *run, cf_pg **out, char *err, size_t errlen);
+
+/*
+ * 1 once the service is stopping (SIGTERM): a long job should wind down
+ * and return. Jobs still running when the grace period
+ * (CRONFLEET_<SERVICE>_GRACE, default 30 s) ends are recorded as
+ * interrupted and the process exits.
+ */
+int cf_run_stopping(const cf_run *run);
 int cf_run_redis(cf_run *run, cf_redis **out, char *err, size_t errlen);
 
 /*
@@ -162,6 +170,7 @@ typedef struct cf_service_opts {
 	char       *redis_url;
 	char       *migrations_dir; /* holds runtime/ and <name>/ */
 	int64_t     workers;        /* job worker threads */
+	int64_t     grace_ms;       /* SIGTERM: how long running jobs get */
 	int         log_level;      /* enum cf_log_level */
 	void       *ctx;            /* handed to jobs as cf_run.ctx */
 } cf_service_opts;

@@ -31,6 +31,10 @@ typedef struct cf__worker {
 	int                started;
 	cf_pg             *pg;    /* opened on first use */
 	cf_redis          *redis; /* opened on first use */
+	/* The run in progress, under svc->mu; cur is NULL when idle. */
+	const cf_tick *cur;
+	char           cur_run_id[40];
+	int64_t        cur_started;
 } cf__worker;
 
 typedef struct cf__svc_job {
@@ -53,6 +57,8 @@ struct cf_service {
 	size_t          qhead;
 	size_t          qlen;
 	int             stop;
+	pthread_cond_t  idle_cv; /* a worker finished a run */
+	int             busy;    /* runs in progress */
 
 	cf__worker *workers;
 	int         nworkers;

@@ -10,3 +10,11 @@ if(TARGET cronfleet-maintenance)
   set_tests_properties(integration.service.maintenance PROPERTIES
                        TIMEOUT 600)
 endif()
+
+# SIGTERM during a run: the grace period, then "interrupted".
+if(TARGET cronfleet-maintenance AND TARGET cronfleet-clock)
+  add_test(NAME integration.service.grace
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_service_grace.sh
+                   ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(integration.service.grace PROPERTIES TIMEOUT 120)
+endif()
