@@ -667,24 +667,33 @@ svc_register_one(cf_service *svc, cf__svc_job *j, char *err, size_t errlen)
 	char      *args[3]  = { (char *) svc->opts->name, (char *) d->schedule,
 		      (char *) d->tz };
 	cf_command c        = { 0 };
-	cf_reply  *r        = NULL;
-	msgpack_sbuffer sb;
-	uint8_t        *reply = NULL;
-	size_t          rlen  = 0;
-	int             rv;
 
 	c.cmd   = "register";
 	c.job   = (char *) d->name;
 	c.args  = args;
 	c.nargs = d->tz != NULL ? 3 : 2;
+	return (cf_service_call(svc->reg_req, &c, SVC_REGISTER_TIMEOUT_MS, NULL,
+	    err, errlen));
+}
+
+int
+cf_service_call(cf_req *req, const cf_command *cmd, int timeout_ms,
+    cf_reply **out, char *err, size_t errlen)
+{
+	cf_reply       *r = NULL;
+	msgpack_sbuffer sb;
+	uint8_t        *reply = NULL;
+	size_t          rlen  = 0;
+	int             rv;
+
 	msgpack_sbuffer_init(&sb);
-	if ((rv = cf_proto_command_encode(&sb, &c)) != CF_OK) {
+	if ((rv = cf_proto_command_encode(&sb, cmd)) != CF_OK) {
 		msgpack_sbuffer_destroy(&sb);
-		snprintf(err, errlen, "register: %s", cf_strerror(rv));
+		cf_errf(err, errlen, "%s: %s", cmd->cmd, cf_strerror(rv));
 		return (rv);
 	}
-	rv = cf_req_call(svc->reg_req, sb.data, sb.size,
-	    SVC_REGISTER_TIMEOUT_MS, &reply, &rlen, err, errlen);
+	rv = cf_req_call(req, sb.data, sb.size, timeout_ms, &reply, &rlen, err,
+	    errlen);
 	msgpack_sbuffer_destroy(&sb);
 	if (rv != CF_OK) {
 		return (rv);
@@ -695,12 +704,17 @@ svc_register_one(cf_service *svc, cf__svc_job *j, char *err, size_t errlen)
 		return (rv);
 	}
 	if (!r->ok) {
-		snprintf(err, errlen, "the clock refused: %s",
+		cf_errf(err, errlen, "refused: %s",
 		    r->error != NULL ? r->error : "(no reason)");
-		rv = CF_EINVAL;
+		cf_reply_free(r);
+		return (CF_EPROTO);
 	}
-	cf_reply_free(r);
-	return (rv);
+	if (out != NULL) {
+		*out = r;
+	} else {
+		cf_reply_free(r);
+	}
+	return (CF_OK);
 }
 
 static void *

@@ -58,6 +58,7 @@
 #include "cf_err.h"
 #include "cf_log.h" /* CF__PRINTF */
 #include "cf_pg.h"
+#include "cf_nng.h"
 #include "cf_proto.h"
 #include "cf_redis.h"
 
@@ -116,6 +117,16 @@ int cf_run_pg(cf_run *run, cf_pg **out, char *err, size_t errlen);
  * interrupted and the process exits.
  */
 int cf_run_stopping(const cf_run *run);
+
+/*
+ * Sends a command to another service over req and waits up to timeout_ms
+ * for its reply. Returns CF_OK when it answered ok (then, if out is not
+ * NULL, *out is the decoded reply, freed with cf_reply_free); the
+ * codes of cf_req_call when it could not be reached or did not answer;
+ * CF_EPROTO with the service's error text in err when it refused.
+ */
+int cf_service_call(cf_req *req, const cf_command *cmd, int timeout_ms,
+    cf_reply **out, char *err, size_t errlen);
 int cf_run_redis(cf_run *run, cf_redis **out, char *err, size_t errlen);
 
 /*

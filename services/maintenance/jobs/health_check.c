@@ -294,34 +294,13 @@ health_disks(const health_check_cfg *cfg, health_state *st)
 	return (arr);
 }
 
-/* One ping; CF_OK when the service answered {"pong":true} in time. */
+/* One ping; CF_OK when the service answered in time. */
 static int
 health_ping(cf_req *req, int timeout_ms, char *err, size_t errlen)
 {
-	static const uint8_t ping[] = { 0x81, 0xa3, 'c', 'm', 'd', 0xa4, 'p',
-		'i', 'n', 'g' }; /* msgpack {"cmd":"ping"} */
-	uint8_t             *reply  = NULL;
-	size_t               rlen   = 0;
-	cf_reply            *r      = NULL;
-	int                  rv;
-
-	if ((rv = cf_req_call(req, ping, sizeof(ping), timeout_ms, &reply,
-	         &rlen, err, errlen))
-	    != CF_OK) {
-		return (rv);
-	}
-	rv = cf_proto_reply_decode(reply, rlen, &r, err, errlen);
-	free(reply);
-	if (rv != CF_OK) {
-		return (rv);
-	}
-	if (!r->ok) {
-		snprintf(err, errlen, "answered with an error: %s",
-		    r->error != NULL ? r->error : "(none)");
-		rv = CF_EPROTO;
-	}
-	cf_reply_free(r);
-	return (rv);
+	cf_command ping = { 0 };
+	ping.cmd        = "ping";
+	return (cf_service_call(req, &ping, timeout_ms, NULL, err, errlen));
 }
 
 static cJSON *
