@@ -338,26 +338,6 @@ cf_pub_close(cf_pub *pub)
 }
 
 int
-cf_pub_send(cf_pub *pub, const char *topic, const void *payload, size_t len)
-{
-	nng_msg *m;
-	if (nng_msg_alloc(&m, 0) != 0) {
-		return (CF_ENOMEM);
-	}
-	if (nng_msg_append(m, topic, strlen(topic)) != 0 ||
-	    nng_msg_append(m, " ", 1) != 0 ||
-	    (len > 0 && nng_msg_append(m, payload, len) != 0)) {
-		nng_msg_free(m);
-		return (CF_ENOMEM);
-	}
-	if (nng_sendmsg(pub->sock, m, 0) != 0) {
-		nng_msg_free(m);
-		return (CF_ECLOSED);
-	}
-	return (CF_OK);
-}
-
-int
 cf_pub_send_msg(cf_pub *pub, const void *msg, size_t len)
 {
 	nng_msg *m;
@@ -412,7 +392,7 @@ sub_run(void *arg)
 		if (k < len && body[k] == ' ') {
 			memcpy(topic, body, k);
 			topic[k] = '\0';
-			sub->fn(sub->arg, topic, body + k + 1, len - k - 1);
+			sub->fn(sub->arg, topic, body, len);
 		}
 		nng_msg_free(m);
 	}

@@ -11,9 +11,9 @@
  *           receiving thread.
  *
  * Every socket that receives has NNG_OPT_RECVMAXSZ set before it listens
- * or dials: nng's default is unlimited. A message is a topic (or nothing),
- * then one space, then the payload; cf_pub_send builds it by appending
- * only (nng_msg_insert corrupts the heap in nng 1.5.2).
+ * or dials: nng's default is unlimited. A message is a topic, then one
+ * space, then the payload; messages are built by appending only
+ * (nng_msg_insert corrupts the heap in nng 1.5.2).
  */
 #ifndef CF_NNG_H
 #define CF_NNG_H
@@ -74,26 +74,22 @@ int cf_pub_open(cf_pub **out, const char *url, char *err, size_t errlen);
 void cf_pub_close(cf_pub *pub);
 
 /*
- * Publishes "topic payload" (topic, one space, payload). Thread-safe.
+ * Publishes a message that holds its topic, a space, then the payload (as
+ * the proto encoders for ticks and events produce it). Thread-safe.
  * Subscribers that are slow lose the oldest messages (nng drops them):
  * nothing published here may be the only record of anything.
- */
-int cf_pub_send(cf_pub *pub, const char *topic, const void *payload,
-    size_t len);
-
-/*
- * Publishes a message that already holds its topic and the space (as the
- * proto encoders for ticks and events produce it). Thread-safe.
  */
 int cf_pub_send_msg(cf_pub *pub, const void *msg, size_t len);
 
 /*
  * Called for each message received: topic is NUL-terminated (the part
- * before the first space), payload/len the rest. Runs on the receiving
- * thread; the buffers are valid only during the call.
+ * before the first space); msg/len is the whole message, topic included,
+ * as the proto decoders take it (the payload starts strlen(topic) + 1 in).
+ * Runs on the receiving thread; the buffers are valid only during the
+ * call.
  */
-typedef void (*cf_sub_fn)(void *arg, const char *topic,
-    const uint8_t *payload, size_t len);
+typedef void (*cf_sub_fn)(void *arg, const char *topic, const uint8_t *msg,
+    size_t len);
 
 /*
  * A SUB socket dialling each of the ndial urls, subscribed to each of

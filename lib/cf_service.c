@@ -599,28 +599,16 @@ svc_worker_main(void *arg)
 
 /* The SUB thread: decode, check, queue. Never blocks on a job. */
 static void
-svc_on_tick(void *arg, const char *topic, const uint8_t *payload, size_t len)
+svc_on_tick(void *arg, const char *topic, const uint8_t *msg, size_t len)
 {
 	cf_service *svc = arg;
 	cf_tick    *t   = NULL;
 	char        err[512];
-	size_t      tlen = strlen(topic);
-	uint8_t    *msg;
 	int         rv;
 
-	/*
-	 * The decoder reads the whole message (it takes service and job from
-	 * the topic); cf_sub has split it at the first space.
-	 */
-	if ((msg = malloc(tlen + 1 + len)) == NULL) {
-		cf_log_error("tick dropped: out of memory");
-		return;
-	}
-	memcpy(msg, topic, tlen);
-	msg[tlen] = ' ';
-	memcpy(msg + tlen + 1, payload, len);
-	rv = cf_proto_tick_decode(msg, tlen + 1 + len, &t, err, sizeof(err));
-	free(msg);
+	/* The decoder takes the whole message: service and job are in the
+	 * topic as well as in the body, and must agree. */
+	rv = cf_proto_tick_decode(msg, len, &t, err, sizeof(err));
 	if (rv != CF_OK) {
 		cf_log_kv(CF_LOG_WARN, NULL, NULL, "bad tick ignored", "topic",
 		    topic, "error", err, NULL);

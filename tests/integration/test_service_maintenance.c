@@ -351,20 +351,12 @@ static char            fire1[CF_FIRE_ID_LEN];
 static int64_t         fire1_at;
 
 static void
-on_event(void *arg, const char *topic, const uint8_t *payload, size_t len)
+on_event(void *arg, const char *topic, const uint8_t *msg, size_t len)
 {
 	cf_event *e;
-	char      msg[4096];
-	size_t    tl = strlen(topic);
 
 	(void) arg;
-	if (tl + 1 + len > sizeof(msg)) {
-		return;
-	}
-	memcpy(msg, topic, tl);
-	msg[tl] = ' ';
-	memcpy(msg + tl + 1, payload, len);
-	if (cf_proto_event_decode(msg, tl + 1 + len, &e, NULL, 0) != 0) {
+	if (cf_proto_event_decode(msg, len, &e, NULL, 0) != 0) {
 		return;
 	}
 	pthread_mutex_lock(&ev_mu);
