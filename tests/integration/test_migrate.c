@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "itest.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +34,7 @@ static int         serial;
 static const char *
 sqlf(const char *fmt)
 {
-	static char buf[1024];
-	snprintf(buf, sizeof(buf), fmt, schema, schema, schema);
-	return (buf);
+	return (itest_sqlf(schema, fmt));
 }
 
 /* The first column of the first row of sql, as an int (-1: no row). */

@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "itest.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -44,46 +46,11 @@ now_s(void)
 	return ((double) ts.tv_sec + (double) ts.tv_nsec / 1e9);
 }
 
-/* A loopback port with nothing listening (probably: it just was free). */
-static int
-closed_port(void)
-{
-	struct sockaddr_in a   = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(a);
-	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	close(fd);
-	return (ntohs(a.sin_port));
-}
-
-/* A listener that never accepts: TCP connects, nobody ever answers. */
-static int
-mute_listener(int *port)
-{
-	struct sockaddr_in a   = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(a);
-	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return (fd);
-}
-
 /* sql with every %s replaced by the test schema. */
 static const char *
 sqlf(const char *fmt)
 {
-	static char buf[1024];
-	snprintf(buf, sizeof(buf), fmt, schema, schema, schema);
-	return (buf);
+	return (itest_sqlf(schema, fmt));
 }
 
 static void
@@ -383,7 +350,7 @@ closed_port_fails_fast(void **state)
 
 	snprintf(url, sizeof(url),
 	    "postgresql://cronfleet:Sup3rSecretPw@127.0.0.1:%d/x",
-	    closed_port());
+	    itest_closed_port());
 	t0 = now_s();
 	assert_int_equal(cf_pg_open(&h, url, err, sizeof(err)), CF_ECONN);
 	assert_true(now_s() - t0 < 3.0);
@@ -421,7 +388,7 @@ connect_timeout(void **state)
 {
 	char   url[256];
 	cf_pg *h = NULL;
-	int    port, fd = mute_listener(&port);
+	int    port, fd = itest_listener(&port);
 	double t0, dt;
 	(void) state;
 

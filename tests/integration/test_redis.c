@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "itest.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,30 +38,6 @@ now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((double) ts.tv_sec + (double) ts.tv_nsec / 1e9);
-}
-
-static int
-listener(int *port)
-{
-	struct sockaddr_in a   = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(a);
-	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return (fd);
-}
-
-static int
-closed_port(void)
-{
-	int port, fd = listener(&port);
-	close(fd);
-	return (port);
 }
 
 static long long
@@ -218,7 +196,7 @@ lost_after_send(void **state)
 	int         port;
 	(void) state;
 
-	f.fd = listener(&port);
+	f.fd = itest_listener(&port);
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
 	assert_int_equal(pthread_create(&t, NULL, fake_run, &f), 0);
 
@@ -262,7 +240,7 @@ reset_while_writing(void **state)
 	assert_non_null(v);
 	memset(v, 'x', big);
 	assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
-	f.fd = listener(&port);
+	f.fd = itest_listener(&port);
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
 	assert_int_equal(pthread_create(&t, NULL, fake_run, &f), 0);
 	assert_int_equal(cf_redis_open(&h, url, err, sizeof(err)), CF_OK);
@@ -283,7 +261,7 @@ closed_port_fails_fast(void **state)
 	(void) state;
 
 	snprintf(url, sizeof(url), "redis://:Sup3rSecretPw@127.0.0.1:%d/0",
-	    closed_port());
+	    itest_closed_port());
 	t0 = now_s();
 	assert_int_equal(cf_redis_open(&h, url, err, sizeof(err)), CF_ECONN);
 	assert_true(now_s() - t0 < 3.0);
@@ -321,7 +299,7 @@ mute_server_timeout(void **state)
 {
 	cf_redis *h;
 	char      url[128];
-	int       port, fd = listener(&port);
+	int       port, fd = itest_listener(&port);
 	double    t0;
 	(void) state;
 
