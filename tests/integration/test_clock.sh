@@ -106,6 +106,17 @@ rc=$?
 [ $rc -eq 2 ] && grep -q ENABLE_SCHEDULER "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
 	ok "bad env exits 2" || bad "bad env: rc=$rc $(cat "$tmp/err")"
 
+# SCHEDULER_TIMEZONE is the zone of schedules that name none, and
+# ENABLE_SCHEDULER=false starts a fresh clock stopped.
+kill -TERM "$pid"; wait "$pid"; pid=
+sql "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1
+SCHEDULER_TIMEZONE=Asia/Kolkata ENABLE_SCHEDULER=false start_clock
+out=$(req "register tz-job it-svc '0 9 * * *'")
+grep -q '"tz":"Asia/Kolkata".*"next_fire":"[^"]*T09:00:00+05:30"' <<<"$out" &&
+	ok "SCHEDULER_TIMEZONE applies" || bad "default zone: $out"
+grep -q '"scheduler":"stopped"' <<<"$(req status)" &&
+	ok "ENABLE_SCHEDULER=false starts stopped" || bad "ENABLE_SCHEDULER=false: $(req status)"
+
 # Virtual time: from 2025-03-29T23:00Z at 3600x, Berlin's 02:30 on the
 # spring-forward day fires as 03:30+02:00 (01:30Z) about 2.5 s later.
 kill -TERM "$pid"; wait "$pid"; pid=
