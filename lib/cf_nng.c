@@ -227,8 +227,36 @@ cf_req_open(cf_req **out, const char *url, char *err, size_t errlen)
 	    (rv = nng_socket_set_ms(
 	         req->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS)) != 0 ||
 	    (rv = nng_socket_set_ms(
-	         req->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS)) != 0 ||
-	    (rv = nng_dial(req->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	         req->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS)) != 0) {
+		nng_close(req->sock);
+		pthread_mutex_destroy(&req->lock);
+		free(req);
+		return (nng_fail(err, errlen, "req socket for", url, rv));
+	}
+	/*
+	 * A comma-separated list: one dialer each (the clock's replicas,
+	 * of which only the leader listens; a request goes to a peer that
+	 * is connected).
+	 */
+	for (const char *p = url; rv == 0;) {
+		size_t n = strcspn(p, ",");
+		char   one[256];
+		if (n == 0 || n >= sizeof(one)) {
+			rv = NNG_EADDRINVAL;
+			break;
+		}
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if ((rv = nng_dial(req->sock, one, NULL, NNG_FLAG_NONBLOCK))
+		    != 0) {
+			break;
+		}
+		if (p[n] == '\0') {
+			break;
+		}
+		p += n + 1;
+	}
+	if (rv != 0) {
 		nng_close(req->sock);
 		pthread_mutex_destroy(&req->lock);
 		free(req);

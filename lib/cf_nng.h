@@ -53,8 +53,11 @@ void cf_rep_close(cf_rep *rep);
 
 /*
  * A REQ socket dialling url (in the background: the peer may start
- * later). Requests are not resent by nng (a handler that is not
- * idempotent must not run twice); each waits at most its deadline.
+ * later). url may be a comma-separated list of addresses: the socket
+ * dials each, and a request goes to one that is connected (as for the
+ * clock's replicas, of which only the leader listens). Requests are not
+ * resent by nng (a handler that is not idempotent must not run twice);
+ * each waits at most its deadline.
  */
 int cf_req_open(cf_req **out, const char *url, char *err, size_t errlen);
 void cf_req_close(cf_req *req);

@@ -37,13 +37,13 @@
 #define CF_SVC_DB_DIR "db"
 #endif
 
-/* Ticks waiting for a worker; beyond this they are dropped and logged. */
-#define SVC_QUEUE_MAX 256
 /* How often an unregistered job is offered to the clock again. */
 #define SVC_REGISTER_EVERY_MS 1000
 #define SVC_REGISTER_TIMEOUT_MS 2000
-/* Attempts to record a finished run before giving up on the row. */
-#define SVC_FINISH_TRIES 3
+/* Clock replicas a service listens to (CRONFLEET_CLOCK_PUB list). */
+#define SVC_CLOCKS_MAX 8
+/* Catch-up ticks a job may have waiting; beyond, the sweep takes them. */
+#define SVC_HELD_MAX 10000
 
 int64_t
 cf__svc_now_ms(void)
@@ -53,18 +53,33 @@ cf__svc_now_ms(void)
 	return ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-const cf__svc_job *
-cf__svc_find(const cf_service *svc, const char *name)
+int64_t
+cf__svc_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+long
+cf__svc_find_index(const cf_service *svc, const char *name)
 {
 	if (name == NULL) {
-		return (NULL);
+		return (-1);
 	}
 	for (size_t i = 0; i < svc->njobs; i++) {
 		if (strcmp(svc->jobs[i].def->name, name) == 0) {
-			return (&svc->jobs[i]);
+			return ((long) i);
 		}
 	}
-	return (NULL);
+	return (-1);
+}
+
+const cf__svc_job *
+cf__svc_find(const cf_service *svc, const char *name)
+{
+	long i = cf__svc_find_index(svc, name);
+	return (i < 0 ? NULL : &svc->jobs[i]);
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -80,10 +95,11 @@ typedef struct {
 	char schema[96];
 	char workers[96];
 	char grace[96];
+	char sweep[96];
 	char schema_def[CF_PROTO_MAX_NAME + 1];
 } svc_names;
 
-#define SVC_NITEMS 11
+#define SVC_NITEMS 12
 
 static void
 svc_table(cf_config_item *t, svc_names *nm, const char *name,
@@ -104,6 +120,7 @@ svc_table(cf_config_item *t, svc_names *nm, const char *name,
 	snprintf(nm->schema, sizeof(nm->schema), "CRONFLEET_%s_SCHEMA", up);
 	snprintf(nm->workers, sizeof(nm->workers), "CRONFLEET_%s_WORKERS", up);
 	snprintf(nm->grace, sizeof(nm->grace), "CRONFLEET_%s_GRACE", up);
+	snprintf(nm->sweep, sizeof(nm->sweep), "CRONFLEET_%s_SWEEP", up);
 
 	cf_config_item items[SVC_NITEMS] = {
 		CF_CFG_URL(nm->rep, svc_nng_schemes, rep_def, 0,
@@ -119,6 +136,10 @@ svc_table(cf_config_item *t, svc_names *nm, const char *name,
 		CF_CFG_DURATION(nm->grace, 0, 3600000, "30s", cf_service_opts,
 		    grace_ms,
 		    "On SIGTERM, how long running jobs may take to finish."),
+		CF_CFG_DURATION(nm->sweep, 100, 3600000, "10s",
+		    cf_service_opts, sweep_ms,
+		    "How often missed fires are caught up (and how old a "
+		    "fire must be to count as missed)."),
 		CF_CFG_URL("CRONFLEET_CLOCK_REP", svc_nng_schemes,
 		    "tcp://127.0.0.1:7101", 0, cf_service_opts, clock_rep_url,
 		    "The clock's commands (REP)."),
@@ -140,6 +161,45 @@ svc_table(cf_config_item *t, svc_names *nm, const char *name,
 	memcpy(t, items, sizeof(items));
 }
 
+/*
+ * The clock's addresses may be a comma-separated list (one per clock
+ * replica, docs/guarantees.md): the table checked the first as a URL;
+ * each must be one. Exits 2 naming the variable otherwise.
+ */
+static void
+svc_check_list(const char *prefix, const char *var, const char *v)
+{
+	for (const char *p = v; p != NULL && *p != '\0';) {
+		size_t n  = strcspn(p, ",");
+		int    ok = 0;
+		for (int i = 0; svc_nng_schemes[i] != NULL && !ok; i++) {
+			size_t k = strlen(svc_nng_schemes[i]);
+			ok       = n > k + 3
+			    && strncmp(p, svc_nng_schemes[i], k) == 0
+			    && strncmp(p + k, "://", 3) == 0 && n < 256;
+		}
+		if (!ok) {
+			fprintf(stderr,
+			    "%s: %s: '%.*s' is not an address (tcp://, ipc:// "
+			    "or inproc://; a comma-separated list for several "
+			    "clocks)\n",
+			    prefix, var, (int) (n > 80 ? 80 : n), p);
+			exit(2);
+		}
+		p += n;
+		if (*p == ',') {
+			p++;
+			if (*p == '\0') {
+				fprintf(stderr,
+				    "%s: %s: a list must not end with a "
+				    "comma\n",
+				    prefix, var);
+				exit(2);
+			}
+		}
+	}
+}
+
 void
 cf_service_opts_load_or_exit(cf_service_opts *opts, const char *name,
     const char *rep_default, const char *pub_default)
@@ -158,6 +218,8 @@ cf_service_opts_load_or_exit(cf_service_opts *opts, const char *name,
 	snprintf(prefix, sizeof(prefix), "cronfleet-%s", name);
 	cf_config_load_or_exit(t, SVC_NITEMS, opts, prefix);
 	opts->name = name;
+	svc_check_list(prefix, "CRONFLEET_CLOCK_REP", opts->clock_rep_url);
+	svc_check_list(prefix, "CRONFLEET_CLOCK_PUB", opts->clock_pub_url);
 }
 
 void
@@ -253,10 +315,10 @@ cf_run_redis(cf_run *run, cf_redis **out, char *err, size_t errlen)
 	return (CF_OK);
 }
 
-/* ---- running a tick ----------------------------------------------------- */
+/* ---- runs and events --------------------------------------------------- */
 
-static void
-svc_run_id(char *buf, size_t len)
+void
+cf__svc_run_id(char *buf, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char     rnd[16];
@@ -290,10 +352,11 @@ svc_run_id(char *buf, size_t len)
 	}
 }
 
-static void
-svc_publish(cf_service *svc, const cf_tick *t, const char *run_id,
-    cf_run_state state, int64_t started_at, int64_t finished_at,
-    const char *error, const char *result)
+void
+cf__svc_publish(cf_service *svc, const char *job, const char *fire_id,
+    cf_trigger trigger, int64_t scheduled_for, uint32_t attempt,
+    const char *run_id, cf_run_state state, int64_t started_at,
+    int64_t finished_at, const char *error, const char *result)
 {
 	char            topic[CF_PROTO_MAX_NAME * 2 + 32];
 	cf_event        e = { 0 };
@@ -301,19 +364,19 @@ svc_publish(cf_service *svc, const cf_tick *t, const char *run_id,
 	int             rv;
 
 	e.service       = (char *) svc->opts->name;
-	e.job           = t->job;
+	e.job           = (char *) job;
 	e.run_id        = (char *) run_id;
-	e.fire_id       = t->fire_id;
+	e.fire_id       = (char *) fire_id;
 	e.state         = state;
-	e.trigger       = t->trigger;
-	e.scheduled_for = t->scheduled_for;
+	e.trigger       = trigger;
+	e.scheduled_for = scheduled_for;
 	e.started_at    = started_at;
 	e.finished_at   = finished_at;
-	e.attempt       = t->attempt;
+	e.attempt       = attempt;
 	e.error         = (char *) error;
 	e.result        = (char *) result;
-	snprintf(topic, sizeof(topic), "event.%s.%s.%s", svc->opts->name,
-	    t->job, cf_run_state_name(state));
+	snprintf(topic, sizeof(topic), "event.%s.%s.%s", svc->opts->name, job,
+	    cf_run_state_name(state));
 	msgpack_sbuffer_init(&sb);
 	/* The encoder writes the whole message, topic included. */
 	if ((rv = cf_proto_event_encode(&sb, &e)) == CF_OK) {
@@ -321,289 +384,23 @@ svc_publish(cf_service *svc, const cf_tick *t, const char *run_id,
 	}
 	msgpack_sbuffer_destroy(&sb);
 	if (rv != CF_OK) {
-		cf_log_kv(CF_LOG_WARN, t->job, run_id, "event not published",
+		cf_log_kv(CF_LOG_WARN, job, run_id, "event not published",
 		    "topic", topic, "error", cf_strerror(rv), NULL);
 	}
 }
 
 /*
- * Claims the fire: inserts the run's row unless (job, fire_id, attempt)
- * already has one. Returns CF_OK with *started_at set, CF_EEXIST when
- * the fire is someone else's, or the database's error.
+ * The SUB thread: decode, check, queue. Never blocks on a job or on
+ * PostgreSQL: the claim is the worker's.
  */
-static int
-svc_claim(cf__worker *w, const cf_tick *t, const char *run_id,
-    int64_t *started_at, char *err, size_t errlen)
-{
-	cf_service *svc = w->svc;
-	char        sql[512], attempt[16], sched[32];
-	const char *p[6];
-	PGresult   *res = NULL;
-	int         rv;
-
-	if (w->pg == NULL
-	    && (rv = cf_pg_open(&w->pg, svc->opts->database_url, err, errlen))
-	        != CF_OK) {
-		return (rv);
-	}
-	snprintf(sql, sizeof(sql),
-	    "INSERT INTO \"%s\".job_runs (run_id, job, fire_id, trigger, "
-	    "attempt, scheduled_for, status) VALUES ($1, $2, $3, $4, $5, "
-	    "timestamptz 'epoch' + $6::bigint * interval '1 millisecond', "
-	    "'running') ON CONFLICT (job, fire_id, attempt) DO NOTHING "
-	    "RETURNING (extract(epoch FROM started_at) * 1000)::bigint",
-	    svc->opts->schema);
-	snprintf(attempt, sizeof(attempt), "%u", t->attempt);
-	snprintf(sched, sizeof(sched), "%lld", (long long) t->scheduled_for);
-	p[0] = run_id;
-	p[1] = t->job;
-	p[2] = t->fire_id;
-	p[3] = cf_trigger_name(t->trigger);
-	p[4] = attempt;
-	p[5] = sched;
-	if ((rv = cf_pg_exec(w->pg, sql, 6, p, &res, err, errlen)) != CF_OK) {
-		return (rv);
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return (CF_EEXIST);
-	}
-	*started_at = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return (CF_OK);
-}
-
-/*
- * Records the end of a run. A connection lost meanwhile is retried a few
- * times (cf_pg reconnects on the next call; the UPDATE is idempotent).
- */
-static int
-svc_finish(cf__worker *w, const char *run_id, const char *status,
-    const char *error, const char *result, int64_t *finished_at, char *err,
-    size_t errlen)
-{
-	cf_service *svc = w->svc;
-	char        sql[512];
-	const char *p[4] = { run_id, status, error, result };
-	int         rv   = CF_ECONN;
-
-	snprintf(sql, sizeof(sql),
-	    "UPDATE \"%s\".job_runs SET status = $2, finished_at = now(), "
-	    "error = $3, result = $4::jsonb WHERE run_id = $1 "
-	    "RETURNING (extract(epoch FROM finished_at) * 1000)::bigint",
-	    svc->opts->schema);
-	for (int i = 0; i < SVC_FINISH_TRIES; i++) {
-		PGresult *res = NULL;
-		if (i > 0) {
-			struct timespec ts = { 1, 0 };
-			nanosleep(&ts, NULL);
-		}
-		if (w->pg == NULL
-		    && (rv = cf_pg_open(
-		            &w->pg, svc->opts->database_url, err, errlen))
-		        != CF_OK) {
-			continue;
-		}
-		rv = cf_pg_exec(w->pg, sql, 4, p, &res, err, errlen);
-		if (rv == CF_OK) {
-			if (PQntuples(res) == 1) {
-				*finished_at
-				    = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-			}
-			PQclear(res);
-			return (CF_OK);
-		}
-		if (rv != CF_ECONN && rv != CF_ETIMEDOUT) {
-			break;
-		}
-	}
-	return (rv);
-}
-
-static void
-svc_run_tick(cf__worker *w, const cf_tick *t)
-{
-	cf_service        *svc = w->svc;
-	const cf__svc_job *job = cf__svc_find(svc, t->job);
-	cf_job_result      res = { 0 };
-	cf_run             run = { 0 };
-	char               run_id[40], err[1024];
-	int64_t            started_at = 0, finished_at = 0, t0;
-	int                rv;
-
-	svc_run_id(run_id, sizeof(run_id));
-	rv = svc_claim(w, t, run_id, &started_at, err, sizeof(err));
-	if (rv == CF_EEXIST) {
-		cf_log_kv(CF_LOG_DEBUG, t->job, NULL,
-		    "fire already claimed (duplicate tick or another replica)",
-		    "fire_id", t->fire_id, NULL);
-		return;
-	}
-	if (rv != CF_OK) {
-		cf_log_kv(CF_LOG_ERROR, t->job, NULL,
-		    "run not started: it cannot be recorded (the clock's "
-		    "ledger "
-		    "keeps the fire for catch-up)",
-		    "fire_id", t->fire_id, "error", err, NULL);
-		return;
-	}
-	cf_log_kv(CF_LOG_INFO, t->job, run_id, "run started", "fire_id",
-	    t->fire_id, "trigger", cf_trigger_name(t->trigger), NULL);
-	svc_publish(svc, t, run_id, CF_RUN_STARTED, started_at, 0, NULL, NULL);
-	pthread_mutex_lock(&svc->mu);
-	w->cur         = t;
-	w->cur_started = started_at;
-	snprintf(w->cur_run_id, sizeof(w->cur_run_id), "%s", run_id);
-	svc->busy++;
-	pthread_mutex_unlock(&svc->mu);
-
-	run.service       = svc->opts->name;
-	run.job           = t->job;
-	run.fire_id       = t->fire_id;
-	run.run_id        = run_id;
-	run.trigger       = t->trigger;
-	run.scheduled_for = t->scheduled_for;
-	run.attempt       = t->attempt;
-	run.ctx           = svc->opts->ctx;
-	run.worker        = w;
-	t0                = cf__svc_now_ms();
-	rv                = job->def->fn(&run, &res);
-	if (rv != CF_OK && !res.failed) {
-		cf_result_fail(&res, "%s", cf_strerror(rv));
-	}
-
-	rv = svc_finish(w, run_id, res.failed ? "failed" : "succeeded",
-	    res.failed ? res.error : NULL, res.json, &finished_at, err,
-	    sizeof(err));
-	if (rv != CF_OK) {
-		/*
-		 * The job did run, so its event is still true; the row stays
-		 * "running" and says so to whoever reads the history.
-		 */
-		cf_log_kv(CF_LOG_ERROR, t->job, run_id,
-		    "run finished but its end was not recorded", "fire_id",
-		    t->fire_id, "error", err, NULL);
-		finished_at = cf__svc_now_ms();
-	}
-	svc_publish(svc, t, run_id,
-	    res.failed ? CF_RUN_FAILED : CF_RUN_SUCCEEDED, started_at,
-	    finished_at, res.failed ? res.error : NULL, res.json);
-	{
-		char ms[32];
-		snprintf(ms, sizeof(ms), "%lld",
-		    (long long) (cf__svc_now_ms() - t0));
-		cf_log_kv(res.failed ? CF_LOG_WARN : CF_LOG_INFO, t->job,
-		    run_id, "run finished", "fire_id", t->fire_id, "status",
-		    res.failed ? "failed" : "succeeded", "ms", ms, "error",
-		    res.failed ? res.error : NULL, "permanent",
-		    res.failed ? (res.permanent ? "true" : "false") : NULL,
-		    NULL);
-	}
-	free(res.json);
-	pthread_mutex_lock(&svc->mu);
-	w->cur = NULL;
-	svc->busy--;
-	pthread_cond_broadcast(&svc->idle_cv);
-	pthread_mutex_unlock(&svc->mu);
-}
-
-int
-cf_run_stopping(const cf_run *run)
-{
-	cf_service *svc = run->worker->svc;
-	int         stop;
-	pthread_mutex_lock(&svc->mu);
-	stop = svc->stop;
-	pthread_mutex_unlock(&svc->mu);
-	return (stop);
-}
-
-/*
- * After the grace period: every run still in progress is recorded as
- * interrupted (unless it finished meanwhile) and announced. Called with
- * svc->mu held, so no worker can finish and free its tick under us.
- */
-static void
-svc_interrupt_running(cf_service *svc)
-{
-	char msg[128];
-
-	snprintf(msg, sizeof(msg),
-	    "interrupted: still running when the %lld ms shutdown grace "
-	    "period ended",
-	    (long long) svc->opts->grace_ms);
-	pthread_mutex_lock(&svc->cmd_mu);
-	for (int i = 0; i < svc->nworkers; i++) {
-		cf__worker *w = &svc->workers[i];
-		char        sql[256], err[512];
-		const char *p[2] = { w->cur_run_id, msg };
-		PGresult   *res  = NULL;
-		int         n    = 0;
-
-		if (w->cur == NULL) {
-			continue;
-		}
-		snprintf(sql, sizeof(sql),
-		    "UPDATE %s.job_runs SET status = 'interrupted', "
-		    "finished_at = now(), error = $2 "
-		    "WHERE run_id = $1 AND status = 'running'",
-		    svc->opts->schema);
-		if (svc->cmd_pg == NULL ||
-		    cf_pg_exec(svc->cmd_pg, sql, 2, p, &res, err, sizeof(err)) !=
-		        CF_OK) {
-			cf_log_kv(CF_LOG_ERROR, w->cur->job, w->cur_run_id,
-			    "interrupted run not recorded", "error",
-			    svc->cmd_pg ? err : "no connection", NULL);
-		} else {
-			n = atoi(PQcmdTuples(res));
-			PQclear(res);
-		}
-		if (n == 1) {
-			svc_publish(svc, w->cur, w->cur_run_id,
-			    CF_RUN_INTERRUPTED, w->cur_started, cf__svc_now_ms(),
-			    msg, NULL);
-			cf_log_kv(CF_LOG_WARN, w->cur->job, w->cur_run_id,
-			    "run interrupted at shutdown", "fire_id",
-			    w->cur->fire_id, NULL);
-		}
-	}
-	pthread_mutex_unlock(&svc->cmd_mu);
-}
-
-static void *
-svc_worker_main(void *arg)
-{
-	cf__worker *w   = arg;
-	cf_service *svc = w->svc;
-
-	pthread_mutex_lock(&svc->mu);
-	for (;;) {
-		cf_tick *t;
-		while (!svc->stop && svc->qlen == 0) {
-			pthread_cond_wait(&svc->cv, &svc->mu);
-		}
-		if (svc->stop) {
-			break;
-		}
-		t          = svc->queue[svc->qhead];
-		svc->qhead = (svc->qhead + 1) % SVC_QUEUE_MAX;
-		svc->qlen--;
-		pthread_mutex_unlock(&svc->mu);
-		svc_run_tick(w, t);
-		cf_tick_free(t);
-		pthread_mutex_lock(&svc->mu);
-	}
-	pthread_mutex_unlock(&svc->mu);
-	return (NULL);
-}
-
-/* The SUB thread: decode, check, queue. Never blocks on a job. */
 static void
 svc_on_tick(void *arg, const char *topic, const uint8_t *msg, size_t len)
 {
 	cf_service *svc = arg;
 	cf_tick    *t   = NULL;
+	cf__item   *it;
 	char        err[512];
+	long        idx;
 	int         rv;
 
 	/* The decoder takes the whole message: service and job are in the
@@ -622,7 +419,25 @@ svc_on_tick(void *arg, const char *topic, const uint8_t *msg, size_t len)
 		return;
 	}
 	pthread_mutex_lock(&svc->mu);
-	if (cf__svc_find(svc, t->job) == NULL) {
+	/*
+	 * Fencing: a clock that lost its lease may still publish for a
+	 * moment; its epoch is older than the leader's.
+	 */
+	if (t->epoch < svc->epoch) {
+		char seen[24], got[24];
+		pthread_mutex_unlock(&svc->mu);
+		snprintf(seen, sizeof(seen), "%llu",
+		    (unsigned long long) svc->epoch);
+		snprintf(
+		    got, sizeof(got), "%llu", (unsigned long long) t->epoch);
+		cf_log_kv(CF_LOG_WARN, t->job, NULL,
+		    "tick from an older clock epoch ignored (fencing)",
+		    "fire_id", t->fire_id, "epoch", got, "newest", seen, NULL);
+		cf_tick_free(t);
+		return;
+	}
+	svc->epoch = t->epoch;
+	if ((idx = cf__svc_find_index(svc, t->job)) < 0) {
 		pthread_mutex_unlock(&svc->mu);
 		cf_log_kv(CF_LOG_WARN, t->job, NULL,
 		    "tick for an unknown job ignored", "fire_id", t->fire_id,
@@ -630,38 +445,72 @@ svc_on_tick(void *arg, const char *topic, const uint8_t *msg, size_t len)
 		cf_tick_free(t);
 		return;
 	}
-	if (svc->stop || svc->qlen == SVC_QUEUE_MAX) {
+	if (cf__svc_pending(svc, t->job, t->fire_id)) {
+		/* Queued, waiting or running here already. */
+		pthread_mutex_unlock(&svc->mu);
+		cf_log_kv(CF_LOG_DEBUG, t->job, NULL,
+		    "duplicate tick ignored (the fire is in hand)", "fire_id",
+		    t->fire_id, NULL);
+		cf_tick_free(t);
+		return;
+	}
+	it = cf__item_new(svc, (size_t) idx, t->fire_id, t->scheduled_for,
+	    t->trigger, t->attempt, 0, CF__ITEM_TICK);
+	if (it != NULL && t->trigger == CF_TRIGGER_CATCHUP && !svc->stop
+	    && svc->jobs[idx].nheld < SVC_HELD_MAX) {
+		/*
+		 * The clock catching up a backlog (misfire all) publishes its
+		 * fires at once: they run one after the other, in order,
+		 * rather than skip each other for overlap.
+		 */
+		cf__svc_enqueue_backlog(svc, it);
+		pthread_mutex_unlock(&svc->mu);
+		cf_tick_free(t);
+		return;
+	}
+	if (it == NULL || cf__svc_enqueue_tick(svc, it) != CF_OK) {
+		cf__item_free(svc, it);
 		pthread_mutex_unlock(&svc->mu);
 		cf_log_kv(CF_LOG_ERROR, t->job, NULL,
 		    "tick dropped: stopping or too many waiting (the clock's "
-		    "ledger keeps the fire)",
+		    "ledger keeps the fire for the catch-up sweep)",
 		    "fire_id", t->fire_id, NULL);
 		cf_tick_free(t);
 		return;
 	}
-	svc->queue[(svc->qhead + svc->qlen) % SVC_QUEUE_MAX] = t;
-	svc->qlen++;
-	pthread_cond_signal(&svc->cv);
 	pthread_mutex_unlock(&svc->mu);
+	cf_tick_free(t);
 }
 
 /* ---- registration with the clock ---------------------------------------- */
 
-/* Offers one job to the clock. Returns CF_OK once the clock took it. */
+/*
+ * Offers one job to the clock, with its effective policies as key=value
+ * options (proto/COMMANDS.md, register). Returns CF_OK once the clock
+ * took it.
+ */
 static int
 svc_register_one(cf_service *svc, cf__svc_job *j, char *err, size_t errlen)
 {
 	const cf_job_def *d = j->def;
-	char      *args[3]  = { (char *) svc->opts->name, (char *) d->schedule,
-		      (char *) d->tz };
-	cf_command c        = { 0 };
+	char              opts[8][CF__OPT_LEN];
+	char             *args[3 + 8];
+	size_t            nopt, n = 0;
+	cf_command        c = { 0 };
 
+	nopt      = cf__policy_options(&j->pol, d->priority, opts, 8);
+	args[n++] = (char *) svc->opts->name;
+	args[n++] = (char *) (d->schedule != NULL ? d->schedule : "-");
+	args[n++] = (char *) (d->tz != NULL ? d->tz : "");
+	for (size_t i = 0; i < nopt; i++) {
+		args[n++] = opts[i];
+	}
 	c.cmd   = "register";
 	c.job   = (char *) d->name;
 	c.args  = args;
-	c.nargs = d->tz != NULL ? 3 : 2;
-	return (cf_service_call(svc->reg_req, &c, SVC_REGISTER_TIMEOUT_MS, NULL,
-	    err, errlen));
+	c.nargs = n;
+	return (cf_service_call(
+	    svc->reg_req, &c, SVC_REGISTER_TIMEOUT_MS, NULL, err, errlen));
 }
 
 int
@@ -680,8 +529,8 @@ cf_service_call(cf_req *req, const cf_command *cmd, int timeout_ms,
 		cf_errf(err, errlen, "%s: %s", cmd->cmd, cf_strerror(rv));
 		return (rv);
 	}
-	rv = cf_req_call(req, sb.data, sb.size, timeout_ms, &reply, &rlen, err,
-	    errlen);
+	rv = cf_req_call(
+	    req, sb.data, sb.size, timeout_ms, &reply, &rlen, err, errlen);
 	msgpack_sbuffer_destroy(&sb);
 	if (rv != CF_OK) {
 		return (rv);
@@ -731,7 +580,12 @@ svc_register_main(void *arg)
 				j->registered = 1;
 				cf_log_kv(CF_LOG_INFO, j->def->name, NULL,
 				    "registered with the clock", "schedule",
-				    j->def->schedule, NULL);
+				    j->def->schedule != NULL ? j->def->schedule
+				                             : "-",
+				    "after",
+				    j->pol.after[0] != '\0' ? j->pol.after
+				                            : NULL,
+				    NULL);
 				continue;
 			}
 			pending++;
@@ -820,6 +674,22 @@ svc_migrate(cf_service *svc, char *err, size_t errlen)
 	return (cf_migrate_apply(svc->cmd_pg, o->schema, dir, err, errlen));
 }
 
+/* "<host>:<pid>:<random>": whose rows these are, in job_runs.owner. */
+static void
+svc_owner(cf_service *svc)
+{
+	char host[64] = "";
+	char rnd[40];
+
+	if (gethostname(host, sizeof(host)) != 0) {
+		snprintf(host, sizeof(host), "host");
+	}
+	host[sizeof(host) - 1] = '\0';
+	cf__svc_run_id(rnd, sizeof(rnd));
+	snprintf(svc->owner, sizeof(svc->owner), "%s:%ld:%.8s", host,
+	    (long) getpid(), rnd);
+}
+
 int
 cf_service_open(
     cf_service **out, const cf_service_opts *opts, char *err, size_t errlen)
@@ -827,8 +697,9 @@ cf_service_open(
 	cf_service *svc;
 	char        prefix[CF_PROTO_MAX_NAME + 16];
 	const char *prefixes[1] = { prefix };
-	const char *urls[1];
-	int         rv, n;
+	const char *urls[SVC_CLOCKS_MAX];
+	char        pub[SVC_CLOCKS_MAX][256];
+	int         rv, n, nurl = 0;
 
 	*out = NULL;
 	if (opts->name == NULL || !cf_proto_name_valid(opts->name)
@@ -844,10 +715,7 @@ cf_service_open(
 		    opts->schema != NULL ? opts->schema : "");
 		return (CF_EINVAL);
 	}
-	if ((svc = calloc(1, sizeof(*svc))) == NULL
-	    || (svc->queue = calloc(SVC_QUEUE_MAX, sizeof(cf_tick *)))
-	        == NULL) {
-		free(svc);
+	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
 		return (CF_ENOMEM);
 	}
 	svc->opts       = opts;
@@ -856,7 +724,10 @@ cf_service_open(
 	pthread_cond_init(&svc->cv, NULL);
 	pthread_cond_init(&svc->reg_cv, NULL);
 	pthread_cond_init(&svc->idle_cv, NULL);
+	pthread_cond_init(&svc->mon_cv, NULL);
+	pthread_cond_init(&svc->chain_cv, NULL);
 	pthread_mutex_init(&svc->cmd_mu, NULL);
+	svc_owner(svc);
 
 	/*
 	 * Before any thread exists (nng starts its own with the first
@@ -882,8 +753,8 @@ cf_service_open(
 	svc->nworkers = n;
 	for (int i = 0; i < svc->nworkers; i++) {
 		svc->workers[i].svc = svc;
-		if (pthread_create(&svc->workers[i].thr, NULL, svc_worker_main,
-		        &svc->workers[i])
+		if (pthread_create(&svc->workers[i].thr, NULL,
+		        cf__svc_worker_main, &svc->workers[i])
 		    != 0) {
 			snprintf(err, errlen, "cannot start job workers");
 			rv = CF_ESYSTEM;
@@ -891,6 +762,20 @@ cf_service_open(
 		}
 		svc->workers[i].started = 1;
 	}
+	if (pthread_create(&svc->mon_thr, NULL, cf__svc_monitor_main, svc)
+	    != 0) {
+		snprintf(err, errlen, "cannot start the monitor thread");
+		rv = CF_ESYSTEM;
+		goto fail;
+	}
+	svc->mon_started = 1;
+	if (pthread_create(&svc->chain_thr, NULL, cf__svc_chain_main, svc)
+	    != 0) {
+		snprintf(err, errlen, "cannot start the chain thread");
+		rv = CF_ESYSTEM;
+		goto fail;
+	}
+	svc->chain_started = 1;
 	if ((rv = cf_pub_open(&svc->pub, opts->pub_url, err, errlen)) != CF_OK
 	    || (rv = cf_req_open(
 	            &svc->clock_req, opts->clock_rep_url, err, errlen))
@@ -898,20 +783,37 @@ cf_service_open(
 	    || (rv = cf_req_open(
 	            &svc->reg_req, opts->clock_rep_url, err, errlen))
 	        != CF_OK
+	    || (rv = cf_req_open(
+	            &svc->sweep_req, opts->clock_rep_url, err, errlen))
+	        != CF_OK
+	    || (rv = cf_req_open(
+	            &svc->chain_req, opts->clock_rep_url, err, errlen))
+	        != CF_OK
 	    || (rv = cf_rep_open(&svc->rep, opts->rep_url, CF__SVC_REP_WORKERS,
 	            CF_PROTO_MAX_MSG, cf__svc_handle, svc, err, errlen))
 	        != CF_OK) {
 		goto fail;
 	}
-	urls[0] = opts->clock_pub_url;
-	if ((rv = cf_sub_open(&svc->sub, urls, 1, prefixes, 1,
+	/* Every clock replica's PUB: only the leader's publishes. */
+	for (const char *p = opts->clock_pub_url; nurl < SVC_CLOCKS_MAX;) {
+		size_t l = strcspn(p, ",");
+		snprintf(pub[nurl], sizeof(pub[nurl]), "%.*s", (int) l, p);
+		urls[nurl] = pub[nurl];
+		nurl++;
+		if (p[l] == '\0') {
+			break;
+		}
+		p += l + 1;
+	}
+	if ((rv = cf_sub_open(&svc->sub, urls, nurl, prefixes, 1,
 	         CF_PROTO_MAX_MSG, svc_on_tick, svc, err, errlen))
 	    != CF_OK) {
 		goto fail;
 	}
 	cf_log_kv(CF_LOG_INFO, NULL, NULL, "service started", "rep",
 	    opts->rep_url, "pub", opts->pub_url, "clock", opts->clock_rep_url,
-	    "ticks", opts->clock_pub_url, "schema", opts->schema, NULL);
+	    "ticks", opts->clock_pub_url, "schema", opts->schema, "owner",
+	    svc->owner, NULL);
 	*out = svc;
 	return (CF_OK);
 fail:
@@ -924,6 +826,7 @@ cf_service_register(cf_service *svc, const cf_job_def *defs, size_t n,
     char *err, size_t errlen)
 {
 	cf__svc_job *jobs;
+	char         prefix[CF_PROTO_MAX_NAME + 16];
 
 	if (svc->jobs != NULL) {
 		snprintf(err, errlen, "jobs are already registered");
@@ -931,11 +834,11 @@ cf_service_register(cf_service *svc, const cf_job_def *defs, size_t n,
 	}
 	for (size_t i = 0; i < n; i++) {
 		const cf_job_def *d = &defs[i];
-		if (!cf_proto_name_valid(d->name) || d->schedule == NULL
-		    || d->schedule[0] == '\0' || d->fn == NULL) {
+		if (!cf_proto_name_valid(d->name) || d->fn == NULL
+		    || (d->schedule != NULL && d->schedule[0] == '\0')) {
 			snprintf(err, errlen,
 			    "job %zu ('%s'): needs a name of [A-Za-z0-9_-], a "
-			    "schedule and a function",
+			    "schedule (or \"-\") and a function",
 			    i, d->name != NULL ? d->name : "");
 			return (CF_EINVAL);
 		}
@@ -950,8 +853,26 @@ cf_service_register(cf_service *svc, const cf_job_def *defs, size_t n,
 	if ((jobs = calloc(n > 0 ? n : 1, sizeof(*jobs))) == NULL) {
 		return (CF_ENOMEM);
 	}
+	snprintf(prefix, sizeof(prefix), "cronfleet-%s", svc->opts->name);
 	for (size_t i = 0; i < n; i++) {
-		jobs[i].def = &defs[i];
+		int from_env = 0, rv;
+		jobs[i].def  = &defs[i];
+		rv           = cf__policy_resolve(
+		              &jobs[i].pol, &from_env, &defs[i], prefix, err, errlen);
+		if (rv != CF_OK && from_env) {
+			/*
+			 * The configuration convention: one line naming the
+			 * variable, status 2. _exit, as threads are running
+			 * already and nothing here needs flushing.
+			 */
+			fprintf(stderr, "%s\n", err);
+			fflush(stderr);
+			_exit(2);
+		}
+		if (rv != CF_OK) {
+			free(jobs);
+			return (rv);
+		}
 	}
 	pthread_mutex_lock(&svc->mu);
 	svc->jobs  = jobs;
@@ -962,6 +883,12 @@ cf_service_register(cf_service *svc, const cf_job_def *defs, size_t n,
 		return (CF_ESYSTEM);
 	}
 	svc->reg_started = 1;
+	if (pthread_create(&svc->sweep_thr, NULL, cf__svc_sweep_main, svc)
+	    != 0) {
+		snprintf(err, errlen, "cannot start the sweep thread");
+		return (CF_ESYSTEM);
+	}
+	svc->sweep_started = 1;
 	return (CF_OK);
 }
 
@@ -985,7 +912,7 @@ cf_service_close(cf_service *svc)
 	if (svc == NULL) {
 		return;
 	}
-	/* No more ticks: the SUB thread is the only producer. */
+	/* No more ticks: the SUB thread is the only producer of them. */
 	cf_sub_close(svc->sub);
 	pthread_mutex_lock(&svc->mu);
 	svc->stop = 1;
@@ -995,8 +922,12 @@ cf_service_close(cf_service *svc)
 	if (svc->reg_started) {
 		pthread_join(svc->reg_thr, NULL);
 	}
+	if (svc->sweep_started) {
+		pthread_join(svc->sweep_thr, NULL);
+	}
 	/*
-	 * Running jobs get the grace period to finish and be recorded; then
+	 * Running jobs get the grace period to finish and be recorded (the
+	 * monitor still renews their heartbeats and applies timeouts); then
 	 * those still running are recorded as interrupted and the process
 	 * ends here (their threads cannot be joined, nor their state freed).
 	 */
@@ -1004,20 +935,35 @@ cf_service_close(cf_service *svc)
 	if (svc->busy > 0) {
 		int64_t         end = cf__svc_now_ms() + svc->opts->grace_ms;
 		struct timespec ts  = { (time_t) (end / 1000),
-                        (long) (end % 1000) * 1000000L };
-		while (svc->busy > 0 &&
-		    pthread_cond_timedwait(&svc->idle_cv, &svc->mu, &ts) == 0) {
-		}
+			 (long) (end % 1000) * 1000000L };
+		while (svc->busy > 0
+		    && pthread_cond_timedwait(&svc->idle_cv, &svc->mu, &ts)
+		        == 0) { }
 		if (svc->busy > 0) {
-			svc_interrupt_running(svc);
+			cf__svc_interrupt_running(svc);
 			pthread_mutex_unlock(&svc->mu);
 			cf_log_kv(CF_LOG_WARN, NULL, NULL,
 			    "stopped with runs interrupted", NULL);
 			_exit(0);
 		}
 	}
+	/* The last successes' chains, if the clock takes them quickly. */
+	for (int i = 0; i < 60 && svc->nchains > 0 && !svc->chain_off; i++) {
+		struct timespec ts = { 0, 50 * 1000000L };
+		pthread_mutex_unlock(&svc->mu);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&svc->mu);
+	}
+	svc->hard_stop = 1;
+	pthread_cond_broadcast(&svc->mon_cv);
+	pthread_cond_broadcast(&svc->chain_cv);
 	pthread_mutex_unlock(&svc->mu);
-	/* Queued ticks that no worker started are dropped. */
+	if (svc->mon_started) {
+		pthread_join(svc->mon_thr, NULL);
+	}
+	if (svc->chain_started) {
+		pthread_join(svc->chain_thr, NULL);
+	}
 	for (int i = 0; i < svc->nworkers; i++) {
 		if (svc->workers[i].started) {
 			pthread_join(svc->workers[i].thr, NULL);
@@ -1025,28 +971,35 @@ cf_service_close(cf_service *svc)
 		cf_pg_close(svc->workers[i].pg);
 		cf_redis_close(svc->workers[i].redis);
 	}
-	while (svc->qlen > 0) {
-		cf_tick *t = svc->queue[svc->qhead];
-		cf_log_kv(CF_LOG_WARN, t->job, NULL,
-		    "tick not run: stopping (the clock's ledger keeps the "
-		    "fire)",
-		    "fire_id", t->fire_id, NULL);
-		cf_tick_free(t);
-		svc->qhead = (svc->qhead + 1) % SVC_QUEUE_MAX;
-		svc->qlen--;
+	/* Fires queued, held or waiting for a retry are dropped: the next
+	 * sweep (here or in another replica) takes them up. */
+	pthread_mutex_lock(&svc->mu);
+	cf__svc_drop_queued(svc);
+	for (size_t b = 0; b < CF__PENDING_BUCKETS; b++) {
+		while (svc->pending[b] != NULL) {
+			cf__pending *p  = svc->pending[b];
+			svc->pending[b] = p->next;
+			free(p);
+		}
 	}
+	pthread_mutex_unlock(&svc->mu);
 	cf_rep_close(svc->rep);
 	cf_req_close(svc->reg_req);
+	cf_req_close(svc->sweep_req);
+	cf_req_close(svc->chain_req);
 	cf_req_close(svc->clock_req);
 	cf_pub_close(svc->pub);
 	cf_pg_close(svc->cmd_pg);
+	cf_pg_close(svc->mon_pg);
+	cf_pg_close(svc->sweep_pg);
 	pthread_cond_destroy(&svc->cv);
 	pthread_cond_destroy(&svc->reg_cv);
 	pthread_cond_destroy(&svc->idle_cv);
+	pthread_cond_destroy(&svc->mon_cv);
+	pthread_cond_destroy(&svc->chain_cv);
 	pthread_mutex_destroy(&svc->mu);
 	pthread_mutex_destroy(&svc->cmd_mu);
 	free(svc->workers);
 	free(svc->jobs);
-	free(svc->queue);
 	free(svc);
 }

@@ -77,7 +77,8 @@ cmd_add_time(cJSON *o, const char *key, const PGresult *res, int row, int col)
 	"(extract(epoch FROM scheduled_for) * 1000)::bigint, "                \
 	"(extract(epoch FROM started_at) * 1000)::bigint, "                   \
 	"(extract(epoch FROM finished_at) * 1000)::bigint, "                  \
-	"status, error, result::text"
+	"status, error, result::text, final, "                                \
+	"(extract(epoch FROM next_attempt_at) * 1000)::bigint, owner"
 
 static cJSON *
 run_json(const PGresult *res, int row)
@@ -106,6 +107,15 @@ run_json(const PGresult *res, int row)
 	} else {
 		cJSON_AddItemToObject(o, "result", result);
 	}
+	/* final: no attempt follows; next_attempt_at: when the retry of a
+	 * failed attempt is due. */
+	cJSON_AddBoolToObject(o, "final", PQgetvalue(res, row, 11)[0] == 't');
+	cmd_add_time(o, "next_attempt_at", res, row, 12);
+	if (PQgetisnull(res, row, 13)) {
+		cJSON_AddNullToObject(o, "owner");
+	} else {
+		cJSON_AddStringToObject(o, "owner", PQgetvalue(res, row, 13));
+	}
 	return (o);
 }
 
@@ -129,6 +139,64 @@ cmd_query(
 	return (res);
 }
 
+/* The clock epoch this replica follows and its catch-up sweep. */
+static void
+cmd_add_runtime(cf_service *svc, cJSON *o)
+{
+	cJSON  *sw;
+	int64_t last, after;
+	int     off;
+	char    when[40], error[256];
+
+	pthread_mutex_lock(&svc->mu);
+	cJSON_AddNumberToObject(o, "clock_epoch", (double) svc->epoch);
+	last  = svc->sweep_last_at;
+	after = svc->sweep_after;
+	off   = svc->sweep_off;
+	snprintf(error, sizeof(error), "%s", svc->sweep_error);
+	pthread_mutex_unlock(&svc->mu);
+	sw = cJSON_AddObjectToObject(o, "sweep");
+	cJSON_AddNumberToObject(sw, "every_ms", (double) svc->opts->sweep_ms);
+	cJSON_AddNumberToObject(sw, "after_seq", (double) after);
+	if (last > 0) {
+		cf_rfc3339_format(when, sizeof(when), last, 0, 1);
+		cJSON_AddStringToObject(sw, "last_at", when);
+	} else {
+		cJSON_AddNullToObject(sw, "last_at");
+	}
+	cJSON_AddBoolToObject(sw, "available", !off);
+	if (error[0] != '\0') {
+		cJSON_AddStringToObject(sw, "error", error);
+	} else {
+		cJSON_AddNullToObject(sw, "error");
+	}
+}
+
+/* A job's effective policies (its cf_job_def, then the environment). */
+static cJSON *
+cmd_policies(const cf__svc_job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(
+	    o, "misfire", cf__misfire_names[j->pol.misfire]);
+	cJSON_AddNumberToObject(
+	    o, "catchup_window_ms", (double) j->pol.window_ms);
+	cJSON_AddStringToObject(
+	    o, "overlap", cf__overlap_names[j->pol.overlap]);
+	cJSON_AddNumberToObject(o, "timeout_ms", (double) j->pol.timeout_ms);
+	cJSON_AddNumberToObject(o, "retries", j->pol.retries);
+	cJSON_AddNumberToObject(
+	    o, "retry_base_ms", (double) j->pol.retry_base_ms);
+	cJSON_AddNumberToObject(
+	    o, "retry_cap_ms", (double) CF__SVC_RETRY_CAP_MS);
+	if (j->pol.after[0] != '\0') {
+		cJSON_AddStringToObject(o, "after", j->pol.after);
+	} else {
+		cJSON_AddNullToObject(o, "after");
+	}
+	return (o);
+}
+
 static void
 cmd_status(cf_service *svc, answer *a)
 {
@@ -141,7 +209,7 @@ cmd_status(cf_service *svc, answer *a)
 	jobs = cmd_jobs_snapshot(svc, &n);
 	snprintf(sql, sizeof(sql),
 	    "SELECT DISTINCT ON (job) " RUN_COLUMNS " FROM \"%s\".job_runs "
-	    "ORDER BY job, started_at DESC",
+	    "ORDER BY job, started_at DESC, attempt DESC",
 	    svc->opts->schema);
 	if ((res = cmd_query(svc, sql, 0, NULL, a)) == NULL) {
 		return;
@@ -150,11 +218,22 @@ cmd_status(cf_service *svc, answer *a)
 	cJSON_AddStringToObject(a->data, "service", svc->opts->name);
 	cf_rfc3339_format(when, sizeof(when), svc->started_at, 0, 1);
 	cJSON_AddStringToObject(a->data, "started_at", when);
+	cJSON_AddStringToObject(a->data, "owner", svc->owner);
+	cmd_add_runtime(svc, a->data);
 	arr = cJSON_AddArrayToObject(a->data, "jobs");
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o    = cJSON_CreateObject();
 		cJSON *last = NULL;
+		int    running, held;
 		cJSON_AddStringToObject(o, "job", jobs[i].def->name);
+		pthread_mutex_lock(&svc->mu);
+		running = jobs[i].running;
+		held    = (int) jobs[i].nheld;
+		pthread_mutex_unlock(&svc->mu);
+		/* Here, in this replica: runs in progress, fires waiting for
+		 * the job to be free (queue_one, retries due, catch-up). */
+		cJSON_AddNumberToObject(o, "running", running);
+		cJSON_AddNumberToObject(o, "waiting", held);
 		for (int r = 0; r < PQntuples(res); r++) {
 			if (strcmp(PQgetvalue(res, r, 1), jobs[i].def->name)
 			    == 0) {
@@ -183,12 +262,14 @@ cmd_jobs(cf_service *svc, answer *a)
 		cJSON_AddStringToObject(o, "job", d->name);
 		cJSON_AddStringToObject(
 		    o, "description", d->description ? d->description : "");
-		cJSON_AddStringToObject(o, "schedule", d->schedule);
+		cJSON_AddStringToObject(
+		    o, "schedule", d->schedule != NULL ? d->schedule : "-");
 		if (d->tz != NULL) {
 			cJSON_AddStringToObject(o, "tz", d->tz);
 		}
 		cJSON_AddStringToObject(
 		    o, "priority", d->priority ? d->priority : "medium");
+		cJSON_AddItemToObject(o, "policies", cmd_policies(&jobs[i]));
 		cJSON_AddItemToArray(a->data, o);
 	}
 }
@@ -208,7 +289,7 @@ cmd_history(cf_service *svc, const cf_command *cmd, answer *a)
 	    limit, sizeof(limit), "%d", n > HISTORY_MAX ? HISTORY_MAX : n);
 	snprintf(sql, sizeof(sql),
 	    "SELECT " RUN_COLUMNS " FROM \"%s\".job_runs WHERE job = $1 "
-	    "ORDER BY started_at DESC, run_id LIMIT $2::int",
+	    "ORDER BY started_at DESC, attempt DESC, run_id LIMIT $2::int",
 	    svc->opts->schema);
 	p[0] = cmd->job;
 	p[1] = limit;
@@ -288,10 +369,10 @@ void
 cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
     size_t *reply_len)
 {
-	cf_service     *svc = arg;
-	cf_command     *cmd = NULL;
-	answer          a   = { NULL, "" };
-	int             is_text = 0;
+	cf_service *svc     = arg;
+	cf_command *cmd     = NULL;
+	answer      a       = { NULL, "" };
+	int         is_text = 0;
 
 	if (cf_proto_request_decode(
 	        req, len, &cmd, &is_text, a.error, sizeof(a.error))

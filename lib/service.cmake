@@ -6,6 +6,9 @@ find_package(cJSON CONFIG REQUIRED)
 add_library(cf_svc STATIC
   ${CMAKE_CURRENT_LIST_DIR}/cf_service.c
   ${CMAKE_CURRENT_LIST_DIR}/cf_service_cmd.c
+  ${CMAKE_CURRENT_LIST_DIR}/cf_service_policy.c
+  ${CMAKE_CURRENT_LIST_DIR}/cf_service_run.c
+  ${CMAKE_CURRENT_LIST_DIR}/cf_service_sweep.c
 )
 target_include_directories(cf_svc PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # The default CRONFLEET_MIGRATIONS: the source tree's db/, so a service

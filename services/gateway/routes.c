@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cf_proto.h"
+#include "cf_time.h"
 #include "gateway.h"
 
 /* The history length when none is asked, and the most (COMMANDS.md). */
@@ -250,6 +251,30 @@ jobs_owned_by(cJSON *jobs, const char *svc)
 	return (0);
 }
 
+/*
+ * The leading clock as its status describes it (only the leader answers):
+ * {"clock_id","epoch","lease","since"}, each null when the clock did not
+ * say, so a dashboard can show who publishes the ticks and since when.
+ */
+static cJSON *
+status_leader(cJSON *st)
+{
+	static const char *const from[] = { "clock_id", "epoch", "lease",
+		"leader_since" };
+	static const char *const to[]   = { "clock_id", "epoch", "lease",
+                  "since" };
+	cJSON *l = cJSON_CreateObject();
+
+	if (l == NULL) {
+		return (cJSON_CreateNull());
+	}
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(st, from[i]);
+		cJSON_AddItemToObject(l, to[i], v != NULL ? v : cJSON_CreateNull());
+	}
+	return (l);
+}
+
 /* One owner's status, asked on its own thread. */
 typedef struct status_ask {
 	gw_app   *app;
@@ -379,6 +404,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 	v = cJSON_DetachItemFromObjectCaseSensitive(st.data, "started_at");
 	cJSON_AddItemToObject(
 	    d, "started_at", v != NULL ? v : cJSON_CreateNull());
+	cJSON_AddItemToObject(d, "leader", status_leader(st.data));
 	cJSON_AddItemToObject(d, "jobs", jobs.data);
 	cJSON_AddItemToObject(d, "services", svcs);
 	cJSON_Delete(st.data);
@@ -430,6 +456,91 @@ route_stop(gw_app *app, const gw_request *rq, gw_reply *out)
 	route_clock(app, "stop", NULL, 0, out);
 }
 
+/* When an entry of the history happened, in ms (0 if it does not say). */
+static int64_t
+history_at(const cJSON *e)
+{
+	const char *s = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(e, "started_at"));
+	int64_t     ms;
+
+	if (s == NULL) {
+		s = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(e, "recorded_at"));
+	}
+	return (s != NULL && cf_rfc3339_parse(s, &ms) == 0 ? ms : 0);
+}
+
+static int
+history_newer_first(const void *a, const void *b)
+{
+	int64_t x = history_at(*(cJSON *const *) a);
+	int64_t y = history_at(*(cJSON *const *) b);
+	return (x < y ? 1 : x > y ? -1 : 0);
+}
+
+/*
+ * Adds the ledger's skipped fires (the clock's "history") to runs, as
+ * entries shaped like runs with status "skipped", the reason as error
+ * and "source":"clock"; then keeps the limit newest. On out of memory
+ * runs keeps what it had.
+ */
+static void
+history_merge(cJSON *runs, cJSON *ledger, int limit)
+{
+	static const char *const copied[] = { "job", "fire_id", "trigger",
+		"scheduled_for", "recorded_at" };
+	static const char *const nulls[] = { "run_id", "attempt", "started_at",
+		"finished_at", "result" };
+	cJSON  *f, **all;
+	int     n, k = 0;
+
+	if (!cJSON_IsArray(runs) || !cJSON_IsArray(ledger)) {
+		return;
+	}
+	cJSON_ArrayForEach(f, ledger)
+	{
+		const char *outcome = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(f, "outcome"));
+		cJSON      *e, *v;
+
+		if (outcome == NULL || strcmp(outcome, "skipped") != 0
+		    || (e = cJSON_CreateObject()) == NULL) {
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
+			cJSON_AddNullToObject(e, nulls[i]);
+		}
+		for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+			v = cJSON_GetObjectItemCaseSensitive(f, copied[i]);
+			cJSON_AddItemToObject(e, copied[i],
+			    v != NULL ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+		}
+		cJSON_AddStringToObject(e, "status", "skipped");
+		v = cJSON_GetObjectItemCaseSensitive(f, "reason");
+		cJSON_AddItemToObject(e, "error",
+		    v != NULL ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+		cJSON_AddStringToObject(e, "source", "clock");
+		cJSON_AddItemToArray(runs, e);
+	}
+	n = cJSON_GetArraySize(runs);
+	if ((all = calloc((size_t) (n > 0 ? n : 1), sizeof(*all))) == NULL) {
+		return;
+	}
+	while (cJSON_GetArraySize(runs) > 0) {
+		all[k++] = cJSON_DetachItemFromArray(runs, 0);
+	}
+	qsort(all, (size_t) k, sizeof(*all), history_newer_first);
+	for (int i = 0; i < k; i++) {
+		if (i < limit) {
+			cJSON_AddItemToArray(runs, all[i]);
+		} else {
+			cJSON_Delete(all[i]);
+		}
+	}
+	free(all);
+}
+
 /*
  * A job's runs, from the service that owns the job: the clock's jobs
  * say which one, so the gateway needs no table of its own.
@@ -439,7 +550,7 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 {
 	const char *job      = rq->query(rq->conn, "job");
 	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
-	gw_result   jobs, res;
+	gw_result   jobs, res, ledger;
 	const char *owner;
 	int         limit, svc;
 
@@ -479,6 +590,17 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 	        app->up, svc, "history", job, limit, deadline, &res)) {
 		reply_result(out, &res);
 		return;
+	}
+	/*
+	 * Fires the clock did not publish (paused, stopped, missed, DST gap)
+	 * have no run at the owner; the clock's ledger has them with their
+	 * reason. Without it the history would just show a hole.
+	 */
+	if (gw_upstream_call(
+	        app->up, GW_CLOCK, "history", job, limit, deadline, &ledger)
+	    == 0) {
+		history_merge(res.data, ledger.data, limit);
+		cJSON_Delete(ledger.data);
 	}
 	reply_data(out, res.data);
 }

@@ -161,11 +161,29 @@ fake_clock(
 	if (strcmp(c->cmd, "status") == 0) {
 		snprintf(data, sizeof(data),
 		    "{\"service\":\"clock\",\"scheduler\":\"%s\","
-		    "\"started_at\":\"2026-01-01T00:00:00Z\",\"jobs\":4}",
+		    "\"started_at\":\"2026-01-01T00:00:00Z\",\"jobs\":4,"
+		    "\"role\":\"leader\",\"clock_id\":\"h1:42\","
+		    "\"epoch\":7,\"lease\":\"redis\","
+		    "\"leader_since\":\"2026-01-01T00:00:01Z\"}",
 		    atomic_load(&clock_running) ? "running" : "stopped");
 		fake_reply(is_text, 1, NULL, data, out, outlen);
 	} else if (strcmp(c->cmd, "jobs") == 0) {
 		fake_reply(is_text, 1, NULL, fake_jobs, out, outlen);
+	} else if (strcmp(c->cmd, "history") == 0) {
+		/* The ledger: one skipped fire between r2 and r3, and a
+		 * published one the gateway must leave to the owner. */
+		fake_reply(is_text, 1, NULL,
+		    "[{\"fire_id\":\"health-check@2026-01-01T00:02:30Z\","
+		    "\"scheduled_for\":\"2026-01-01T00:02:30Z\","
+		    "\"trigger\":\"schedule\",\"outcome\":\"skipped\","
+		    "\"reason\":\"paused\","
+		    "\"recorded_at\":\"2026-01-01T00:02:30.5Z\"},"
+		    "{\"fire_id\":\"health-check@2026-01-01T00:02:00Z\","
+		    "\"scheduled_for\":\"2026-01-01T00:02:00Z\","
+		    "\"trigger\":\"schedule\",\"outcome\":\"published\","
+		    "\"reason\":null,"
+		    "\"recorded_at\":\"2026-01-01T00:02:00Z\"}]",
+		    out, outlen);
 	} else if (strcmp(c->cmd, "next") == 0) {
 		int    n   = c->n > 0 ? c->n : 5;
 		cJSON *arr = cJSON_CreateArray();
@@ -716,6 +734,13 @@ status_merges_clock_and_owners(void **state)
 	assert_string_equal(str_at(d, "status"), "running");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(d, "running")));
 	assert_string_equal(str_at(d, "started_at"), "2026-01-01T00:00:00Z");
+	/* Who publishes the ticks, from the leading clock's status. */
+	j = cJSON_GetObjectItem(d, "leader");
+	assert_string_equal(str_at(j, "clock_id"), "h1:42");
+	assert_int_equal(
+	    (int) cJSON_GetNumberValue(cJSON_GetObjectItem(j, "epoch")), 7);
+	assert_string_equal(str_at(j, "lease"), "redis");
+	assert_string_equal(str_at(j, "since"), "2026-01-01T00:00:01Z");
 	jobs = cJSON_GetObjectItem(d, "jobs");
 	assert_int_equal(cJSON_GetArraySize(jobs), 4);
 
@@ -906,15 +931,30 @@ history_from_the_owner(void **state)
 	api(&r, "GET", "/api/v1/scheduler/history?job=health-check", NULL,
 	    200);
 	assert_int_equal(atomic_load(&last_history_n), 20);
-	assert_int_equal(cJSON_GetArraySize(data_of(&r)), 3);
+	/* The owner's three runs and the clock's skipped fire, newest
+	 * first; the published fire is the owner's r2, not repeated. */
+	assert_int_equal(cJSON_GetArraySize(data_of(&r)), 4);
 	assert_string_equal(
 	    str_at(cJSON_GetArrayItem(data_of(&r), 0), "run_id"), "r3");
+	{
+		cJSON *sk = cJSON_GetArrayItem(data_of(&r), 1);
+		assert_string_equal(str_at(sk, "status"), "skipped");
+		assert_string_equal(str_at(sk, "error"), "paused");
+		assert_string_equal(str_at(sk, "source"), "clock");
+		assert_string_equal(str_at(sk, "fire_id"),
+		    "health-check@2026-01-01T00:02:30Z");
+		assert_true(cJSON_IsNull(cJSON_GetObjectItem(sk, "run_id")));
+	}
+	assert_string_equal(
+	    str_at(cJSON_GetArrayItem(data_of(&r), 2), "run_id"), "r2");
 	http_free(&r);
 
 	api(&r, "GET", "/api/scheduler/history?job=health-check&limit=2", NULL,
 	    200);
 	assert_int_equal(atomic_load(&last_history_n), 2);
 	assert_int_equal(cJSON_GetArraySize(data_of(&r)), 2);
+	assert_string_equal(
+	    str_at(cJSON_GetArrayItem(data_of(&r), 1), "status"), "skipped");
 	http_free(&r);
 
 	api(&r, "GET", "/api/v1/scheduler/history", NULL, 400);

@@ -37,13 +37,13 @@ merged_order(void **state)
 
 	assert_int_equal(clock_sched_init(&s, 8, "UTC"), 0);
 	assert_int_equal(clock_sched_add(&s, "svc", "a", "*/15 * * * *", NULL,
-	                     now, 0, err, sizeof(err)),
+	                     NULL, now, 0, err, sizeof(err)),
 	    0);
 	assert_int_equal(clock_sched_add(&s, "svc", "b", "*/20 * * * *", NULL,
-	                     now, 0, err, sizeof(err)),
+	                     NULL, now, 0, err, sizeof(err)),
 	    1);
 	assert_int_equal(clock_sched_add(&s, "svc", "c", "0 * * * *", NULL,
-	                     now, 0, err, sizeof(err)),
+	                     NULL, now, 0, err, sizeof(err)),
 	    2);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		char buf[64];
@@ -73,26 +73,28 @@ env_overrides(void **state)
 	setenv("CRONFLEET_JOB_BAD_FLAG_ENABLED", "maybe", 1);
 	assert_int_equal(clock_sched_init(&s, 8, "UTC"), 0);
 	slot = clock_sched_add(&s, "maintenance", "daily-cleanup", "0 2 * * *",
-	    NULL, now, 0, err, sizeof(err));
+	    NULL, NULL, now, 0, err, sizeof(err));
 	assert_true(slot >= 0);
 	assert_string_equal(s.jobs[slot].expr, "30 2 * * *");
 	/* 02:30 Berlin does not exist on 2025-03-30: shifted to 03:30+02. */
 	assert_int_equal(clock_sched_peek(&s, &at), slot);
 	assert_int_equal(at, t("2025-03-30T03:30:00+02:00"));
 	/* A schedule changed at runtime outranks the environment. */
-	assert_int_equal(clock_sched_add(&s, "maintenance", "daily-cleanup",
-	                     "45 3 * * *", NULL, now, 1, err, sizeof(err)),
+	assert_int_equal(
+	    clock_sched_add(&s, "maintenance", "daily-cleanup", "45 3 * * *",
+	        NULL, NULL, now, 1, err, sizeof(err)),
 	    slot);
 	assert_string_equal(s.jobs[slot].expr, "45 3 * * *");
 
-	slot = clock_sched_add(&s, "x", "off-job", "* * * * *", NULL, now, 0, err,
-	    sizeof(err));
+	slot = clock_sched_add(&s, "x", "off-job", "* * * * *", NULL, NULL,
+	    now, 0, err, sizeof(err));
 	assert_true(slot >= 0);
 	assert_int_equal(s.jobs[slot].enabled, 0);
 	assert_int_equal(s.jobs[slot].next, -1);
 
 	assert_true(clock_sched_add(&s, "x", "bad-flag", "* * * * *", NULL,
-	                now, 0, err, sizeof(err)) < 0);
+	                NULL, now, 0, err, sizeof(err))
+	    < 0);
 	assert_non_null(strstr(err, "maybe"));
 	clock_sched_fini(&s);
 	unsetenv("CRONFLEET_JOB_DAILY_CLEANUP_SCHEDULE");
@@ -111,13 +113,14 @@ default_zone_and_errors(void **state)
 	(void) state;
 
 	assert_int_equal(clock_sched_init(&s, 2, "Asia/Kolkata"), 0);
-	slot = clock_sched_add(&s, "a", "j", "0 9 * * *", NULL, now, 0, err,
-	    sizeof(err));
+	slot = clock_sched_add(
+	    &s, "a", "j", "0 9 * * *", NULL, NULL, now, 0, err, sizeof(err));
 	assert_int_equal(clock_sched_peek(&s, &at), slot);
 	assert_int_equal(at, t("2025-06-01T03:30:00Z"));
 
-	assert_true(clock_sched_add(&s, "a", "k", "0 0 32 * *", NULL, now, 0, err,
-	                sizeof(err)) < 0);
+	assert_true(clock_sched_add(&s, "a", "k", "0 0 32 * *", NULL, NULL,
+	                now, 0, err, sizeof(err))
+	    < 0);
 	assert_non_null(strstr(err, "job k: day-of-month: 32"));
 
 	/* A bad runtime change leaves the job as it was. */
@@ -133,18 +136,24 @@ default_zone_and_errors(void **state)
 	assert_int_equal(at, t("2025-06-01T04:30:00Z"));
 
 	/* The table is full at 2 jobs; re-adding an existing name updates. */
-	assert_int_equal(clock_sched_add(&s, "a", "k", "@hourly", NULL, now, 0,
-	                     err, sizeof(err)),
+	assert_int_equal(clock_sched_add(&s, "a", "k", "@hourly", NULL, NULL,
+	                     now, 0, err, sizeof(err)),
 	    1);
-	assert_true(clock_sched_add(&s, "a", "l", "@hourly", NULL, now, 0, err,
-	                sizeof(err)) < 0);
-	assert_int_equal(clock_sched_add(&s, "a", "j", "@daily", NULL, now, 0, err,
-	                     sizeof(err)),
+	assert_true(clock_sched_add(&s, "a", "l", "@hourly", NULL, NULL, now,
+	                0, err, sizeof(err))
+	    < 0);
+	assert_int_equal(clock_sched_add(&s, "a", "j", "@daily", NULL, NULL,
+	                     now, 0, err, sizeof(err)),
 	    slot);
 	assert_string_equal(s.jobs[slot].expr, "@daily");
 	clock_sched_fini(&s);
 }
 
+/*
+ * A paused job keeps its cursor in the heap: the loop records its fires
+ * as skipped ("paused"), so that resuming goes on from there with no
+ * fire left out of the ledger.
+ */
 static void
 pause_and_resume(void **state)
 {
@@ -154,22 +163,29 @@ pause_and_resume(void **state)
 	(void) state;
 
 	assert_int_equal(clock_sched_init(&s, 4, NULL), 0);
-	clock_sched_add(&s, "a", "p", "*/5 * * * *", NULL, now, 0, err,
-	    sizeof(err));
-	clock_sched_add(&s, "a", "q", "0 * * * *", NULL, now, 0, err, sizeof(err));
-	clock_sched_pause(&s, 0, 1, now);
-	assert_int_equal(clock_sched_peek(&s, &at), 1);
-	assert_int_equal(at, t("2025-01-01T01:00:00Z"));
-	/* Resumed later: its next fire counts from the resume. */
-	clock_sched_pause(&s, 0, 0, t("2025-01-01T00:32:00Z"));
-	assert_int_equal(clock_sched_peek(&s, &at), 0);
-	assert_int_equal(at, t("2025-01-01T00:35:00Z"));
-	/* A paused job keeps its pause across a re-registration. */
-	clock_sched_pause(&s, 0, 1, now);
-	clock_sched_add(&s, "a", "p", "*/5 * * * *", NULL, now, 0, err,
-	    sizeof(err));
+	clock_sched_add(
+	    &s, "a", "p", "*/5 * * * *", NULL, NULL, now, 0, err, sizeof(err));
+	clock_sched_add(
+	    &s, "a", "q", "0 * * * *", NULL, NULL, now, 0, err, sizeof(err));
+	clock_sched_pause(&s, 0, 1);
 	assert_int_equal(s.jobs[0].paused, 1);
-	assert_int_equal(clock_sched_peek(&s, &at), 1);
+	assert_int_equal(clock_sched_peek(&s, &at), 0);
+	assert_int_equal(at, t("2025-01-01T00:05:00Z"));
+	/* The loop handles (skips) 00:05; the cursor moves on. */
+	clock_sched_advance(&s, 0, at);
+	assert_int_equal(clock_sched_peek(&s, &at), 0);
+	assert_int_equal(at, t("2025-01-01T00:10:00Z"));
+	/* Resuming does not move it. */
+	clock_sched_pause(&s, 0, 0);
+	assert_int_equal(s.jobs[0].paused, 0);
+	assert_int_equal(s.jobs[0].next, t("2025-01-01T00:10:00Z"));
+	/* A paused job keeps its pause and cursor across a
+	 * re-registration. */
+	clock_sched_pause(&s, 0, 1);
+	clock_sched_add(&s, "a", "p", "*/5 * * * *", NULL, NULL,
+	    t("2025-01-01T00:07:00Z"), 0, err, sizeof(err));
+	assert_int_equal(s.jobs[0].paused, 1);
+	assert_int_equal(s.jobs[0].next, t("2025-01-01T00:10:00Z"));
 	assert_int_equal(clock_sched_upcoming(&s, 0, now, (int64_t[3]) { 0 },
 	                     NULL, 3),
 	    3);
