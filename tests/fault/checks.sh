@@ -142,7 +142,7 @@ WHERE r.run_id IS NULL OR r.job <> e.job OR r.fire_id <> e.fire_id LIMIT 20"
 	# The ledger has every instant of each fixed-interval schedule between
 	# its first and last entry, nothing off the schedule, and runs from
 	# (about) registration to the stop.
-	spec_rows=
+	local spec_rows= retry_rows= epochs j
 	for j in "${!step_s[@]}"; do spec_rows+="${spec_rows:+,}('$j', ${step_s[$j]})"; done
 	check "the ledger has every scheduled instant of each job, and nothing else" "
 WITH spec(job, step) AS (VALUES $spec_rows),
@@ -225,7 +225,6 @@ FROM $R c JOIN $R p ON p.job = 'f-retry' AND p.status = 'succeeded'
   AND p.scheduled_for = c.scheduled_for
 WHERE c.job = 'f-child' AND c.started_at < p.finished_at LIMIT 20"
 
-	retry_rows=
 	for j in "${!retries[@]}"; do retry_rows+="${retry_rows:+,}('$j', ${retries[$j]})"; done
 	check "retries: at most 1 + retries failed attempts; a final failure only when they are used up (1 if permanent)" "
 WITH pol(job, retries) AS (VALUES $retry_rows),

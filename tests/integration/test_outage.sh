@@ -74,9 +74,13 @@ ft_spawn svc "$FT_TMP/svc.log" env CF_TESTSVC_JOBS="$jobs" \
 
 alive_all() { ft_alive "$clock" && ft_alive "$svc"; }
 down=()
-watch_alive() { # <phase>
-	ft_alive "$clock" || down+=("clock gone ($1)")
-	ft_alive "$svc" || down+=("testsvc gone ($1)")
+watch_alive() { # <phase>: notes (once) a process that went away
+	if [ -n "$clock" ] && ! ft_alive "$clock"; then
+		down+=("clock gone ($1)"); clock=
+	fi
+	if [ -n "$svc" ] && ! ft_alive "$svc"; then
+		down+=("testsvc gone ($1)"); svc=
+	fi
 }
 # wait_for <seconds> <sql returning t when done>
 wait_for() {
@@ -105,6 +109,7 @@ t_down=$(ft_sql "SELECT extract(epoch FROM now())::bigint")
 ft_say "PostgreSQL: fast stop for ${outage}s"
 ft_pg_stop fast
 ft_pg_up && die "PostgreSQL still up after pg_ctl stop"
+t_gone=$EPOCHSECONDS   # from here until the start below, nothing is recorded
 pings=0
 for ((s = 0; s < outage; s++)); do
 	sleep 1
@@ -117,6 +122,7 @@ done
 [ ${#down[@]} -eq 0 ] && ok "every process stayed up during the outage" || bad "${down[*]}"
 [ $pings -eq 2 ] && ok "clock and testsvc answer ping without PostgreSQL" ||
 	bad "$pings of 2 processes answered ping during the outage"
+t_back=$EPOCHSECONDS
 ft_pg_start || die "PostgreSQL did not start again"
 t_up=$(ft_sql "SELECT extract(epoch FROM now())::bigint")
 ft_say "PostgreSQL back (down ${t_down}..${t_up})"
@@ -175,7 +181,7 @@ check() { # <name> <query listing offending rows>
 check "o-all: outage fires published with trigger catchup, each with exactly one succeeded run" "
 SELECT f.fire_id, f.outcome, f.trigger, f.reason,
        (SELECT count(*) FROM $R r WHERE r.fire_id = f.fire_id AND r.status = 'succeeded') AS succeeded
-FROM $L f WHERE f.job = 'o-all' AND f.scheduled_for BETWEEN to_timestamp($t_down + 2) AND to_timestamp($t_up - 2)
+FROM $L f WHERE f.job = 'o-all' AND f.scheduled_for BETWEEN to_timestamp($t_gone + 1) AND to_timestamp($t_back - 2)
   AND (f.outcome <> 'published' OR f.trigger <> 'catchup'
        OR (SELECT count(*) FROM $R r WHERE r.fire_id = f.fire_id AND r.status = 'succeeded') <> 1)"
 n=$(ft_sql "SELECT count(*) FROM $R WHERE job = 'o-all' AND trigger = 'catchup' AND status = 'succeeded'")
@@ -184,7 +190,7 @@ n=$(ft_sql "SELECT count(*) FROM $R WHERE job = 'o-all' AND trigger = 'catchup' 
 check "o-once: one catch-up for the outage, the other missed fires coalesced into it" "
 SELECT 'published catch-ups after the outage' AS what, count(*)::text AS n FROM $L
 WHERE job = 'o-once' AND outcome = 'published' AND trigger = 'catchup'
-  AND published_at >= to_timestamp($t_up)
+  AND published_at >= to_timestamp($t_back)
 HAVING count(*) <> 1
 UNION ALL
 SELECT 'coalesced', count(*)::text FROM $L
