@@ -480,15 +480,15 @@ history_newer_first(const void *a, const void *b)
 }
 
 /*
- * Adds the ledger's skipped fires (the clock's "history") to runs, as
- * entries shaped like runs with status "skipped", the reason as error
+ * Adds the ledger's skipped fires of job (the clock's "history") to
+ * runs, as entries shaped like runs with status "skipped", the reason as error
  * and "source":"clock"; then keeps the limit newest. On out of memory
  * runs keeps what it had.
  */
 static void
-history_merge(cJSON *runs, cJSON *ledger, int limit)
+history_merge(cJSON *runs, cJSON *ledger, const char *job, int limit)
 {
-	static const char *const copied[] = { "job", "fire_id", "trigger",
+	static const char *const copied[] = { "fire_id", "trigger",
 		"scheduled_for", "recorded_at" };
 	static const char *const nulls[] = { "run_id", "attempt", "started_at",
 		"finished_at", "result" };
@@ -516,6 +516,7 @@ history_merge(cJSON *runs, cJSON *ledger, int limit)
 			cJSON_AddItemToObject(e, copied[i],
 			    v != NULL ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 		}
+		cJSON_AddStringToObject(e, "job", job);
 		cJSON_AddStringToObject(e, "status", "skipped");
 		v = cJSON_GetObjectItemCaseSensitive(f, "reason");
 		cJSON_AddItemToObject(e, "error",
@@ -599,7 +600,7 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 	if (gw_upstream_call(
 	        app->up, GW_CLOCK, "history", job, limit, deadline, &ledger)
 	    == 0) {
-		history_merge(res.data, ledger.data, limit);
+		history_merge(res.data, ledger.data, job, limit);
 		cJSON_Delete(ledger.data);
 	}
 	reply_data(out, res.data);

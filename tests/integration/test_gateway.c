@@ -941,6 +941,7 @@ history_from_the_owner(void **state)
 		assert_string_equal(str_at(sk, "status"), "skipped");
 		assert_string_equal(str_at(sk, "error"), "paused");
 		assert_string_equal(str_at(sk, "source"), "clock");
+		assert_string_equal(str_at(sk, "job"), "health-check");
 		assert_string_equal(str_at(sk, "fire_id"),
 		    "health-check@2026-01-01T00:02:30Z");
 		assert_true(cJSON_IsNull(cJSON_GetObjectItem(sk, "run_id")));
