@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cf_cron.h"
 #include "cf_proto.h"
 #include "cf_time.h"
 #include "gateway.h"
@@ -21,13 +22,17 @@
 #define HISTORY_MAX 1000
 #define NEXT_DEFAULT 5
 #define NEXT_MAX 100
+/* GET /api/v1/jobs/{job}: its next fires and last runs. */
+#define JOB_FIRES 10
+#define JOB_RUNS 10
 
 typedef void (*route_fn)(gw_app *app, const gw_request *rq, gw_reply *out);
 
 struct gw_route {
 	const char *method;
-	const char *path;   /* after the scheduler prefix (or /healthz) */
-	int         param;  /* the path continues with "/{job}" */
+	/* After a scheduler prefix when scoped, else the whole path; a
+	 * "{job}" segment matches one non-empty segment, the route's param. */
+	const char *path;
 	int         scoped; /* under a scheduler prefix */
 	int         body;   /* reads an optional JSON body */
 	int         action; /* changes something: audited */
@@ -151,6 +156,31 @@ job_valid(const char *job, gw_reply *out)
 	    "A-Z a-z 0-9 _ -",
 	    echo_safe(safe, sizeof(safe), job), CF_PROTO_MAX_NAME);
 	return (0);
+}
+
+/*
+ * The schedule in words ("At 02:30 every day"; the zone is the job's
+ * "tz"), or null for a job without a schedule of its own or one the
+ * gateway cannot read.
+ */
+static cJSON *
+describe(const char *expr, const char *tz)
+{
+	cf_cron_opts o = { 0 };
+	cf_cron     *c = NULL;
+	char         err[CF_CRON_ERRLEN], text[512];
+	cJSON       *v = NULL;
+
+	if (expr == NULL || strcmp(expr, "-") == 0) {
+		return (cJSON_CreateNull());
+	}
+	o.tz = tz;
+	if (cf_cron_parse(&c, expr, &o, err, sizeof(err)) == 0
+	    && cf_cron_describe(c, text, sizeof(text)) > 0) {
+		v = cJSON_CreateString(text);
+	}
+	cf_cron_free(c);
+	return (v != NULL ? v : cJSON_CreateNull());
 }
 
 /* A clock command whose data is the answer. */
@@ -546,14 +576,15 @@ history_merge(cJSON *runs, cJSON *ledger, const char *job, int limit)
  * A job's runs, from the service that owns the job: the clock's jobs
  * say which one, so the gateway needs no table of its own.
  */
+static cJSON *history_fetch(gw_app *app, const char *job, int limit,
+    int64_t deadline, gw_reply *out);
+
 static void
 route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	const char *job      = rq->query(rq->conn, "job");
-	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
-	gw_result   jobs, res, ledger;
-	const char *owner;
-	int         limit, svc;
+	const char *job = rq->query(rq->conn, "job");
+	cJSON      *runs;
+	int         limit;
 
 	if (job == NULL || job[0] == '\0') {
 		gw_reply_error(out, 400, "query 'job' is required");
@@ -565,17 +596,36 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 	        != 0) {
 		return;
 	}
+	runs = history_fetch(
+	    app, job, limit, gw_now_ms() + app->cfg->timeout_ms, out);
+	if (runs != NULL) {
+		reply_data(out, runs);
+	}
+}
+
+/*
+ * The limit newest runs of job from its owner, merged with the clock's
+ * skipped fires; or NULL with out filled in (404, 502, 503, 504).
+ */
+static cJSON *
+history_fetch(
+    gw_app *app, const char *job, int limit, int64_t deadline, gw_reply *out)
+{
+	gw_result   jobs, res, ledger;
+	const char *owner;
+	int         svc;
+
 	if (gw_upstream_call(
 	        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
 		reply_result(out, &jobs);
-		return;
+		return (NULL);
 	}
 	owner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 	    jobs_find(jobs.data, job), "service"));
 	if (owner == NULL) {
 		cJSON_Delete(jobs.data);
 		gw_reply_error(out, 404, "unknown job '%s'", job);
-		return;
+		return (NULL);
 	}
 	if ((svc = gw_service_find(owner)) <= GW_CLOCK) {
 		char safe[80];
@@ -584,13 +634,13 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 		    "know",
 		    job, echo_safe(safe, sizeof(safe), owner));
 		cJSON_Delete(jobs.data);
-		return;
+		return (NULL);
 	}
 	cJSON_Delete(jobs.data);
 	if (gw_upstream_call(
 	        app->up, svc, "history", job, limit, deadline, &res)) {
 		reply_result(out, &res);
-		return;
+		return (NULL);
 	}
 	/*
 	 * Fires the clock did not publish (paused, stopped, missed, DST gap)
@@ -603,20 +653,158 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 		history_merge(res.data, ledger.data, job, limit);
 		cJSON_Delete(ledger.data);
 	}
-	reply_data(out, res.data);
+	return (res.data);
+}
+
+/*
+ * One job as a person wants to see it: the clock's view (schedule, zone,
+ * policies, next JOB_FIRES fires with DST marks), the schedule in words,
+ * and its last runs (as in history).
+ */
+static void
+route_job(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
+	gw_result   next;
+	cJSON      *runs;
+	const char *expr, *tz;
+
+	if (!job_valid(rq->param, out)) {
+		return;
+	}
+	if (gw_upstream_call(app->up, GW_CLOCK, "next", rq->param, JOB_FIRES,
+	        deadline, &next)) {
+		reply_result(out, &next);
+		return;
+	}
+	if ((runs = history_fetch(app, rq->param, JOB_RUNS, deadline, out))
+	    == NULL) {
+		cJSON_Delete(next.data);
+		return;
+	}
+	expr = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(next.data, "schedule"));
+	tz = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(next.data, "tz"));
+	cJSON_AddItemToObject(next.data, "description", describe(expr, tz));
+	cJSON_AddItemToObject(next.data, "last_runs", runs);
+	reply_data(out, next.data);
+}
+
+static void
+route_pause(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	if (job_valid(rq->param, out)) {
+		route_clock(app, "pause", rq->param, 0, out);
+	}
+}
+
+static void
+route_resume(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	if (job_valid(rq->param, out)) {
+		route_clock(app, "resume", rq->param, 0, out);
+	}
+}
+
+/* One service's ping, asked on its own thread (see route_readyz). */
+static void *
+ready_ask_run(void *arg)
+{
+	status_ask *a = arg;
+
+	gw_upstream_call(
+	    a->app->up, a->svc, "ping", NULL, 0, a->deadline, &a->res);
+	return (NULL);
+}
+
+/*
+ * Ready when every service this gateway queries answers a ping within
+ * the deadline: 200, else 503 with each service's state, so a load
+ * balancer or an orchestrator can hold traffic back.
+ */
+static void
+route_readyz(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	status_ask ask[GW_NSERVICES];
+	int64_t    deadline = gw_now_ms() + app->cfg->timeout_ms;
+	cJSON     *d, *svcs;
+	int        ready = 1;
+
+	(void) rq;
+	memset(ask, 0, sizeof(ask));
+	for (int svc = GW_CLOCK; svc < GW_NSERVICES; svc++) {
+		status_ask *a = &ask[svc];
+		if (!gw_upstream_enabled(app->up, svc)) {
+			continue;
+		}
+		a->app      = app;
+		a->svc      = svc;
+		a->deadline = deadline;
+		a->asked    = 1;
+		a->threaded = pthread_create(&a->thr, NULL, ready_ask_run, a)
+		    == 0;
+		if (!a->threaded) {
+			ready_ask_run(a);
+		}
+	}
+	d    = cJSON_CreateObject();
+	svcs = cJSON_CreateObject();
+	for (int svc = GW_CLOCK; svc < GW_NSERVICES; svc++) {
+		status_ask *a = &ask[svc];
+		if (a->threaded) {
+			pthread_join(a->thr, NULL);
+		}
+		if (!a->asked) {
+			continue;
+		}
+		ready = ready && a->res.status == 0;
+		/* No token here: states only, not addresses or errors. */
+		cJSON_AddStringToObject(svcs, gw_service_name(svc),
+		    a->res.status == 0         ? "ok"
+		        : a->res.status == 504 ? "timeout"
+		        : a->res.status == 503 ? "unreachable"
+		                               : "error");
+		cJSON_Delete(a->res.data);
+	}
+	if (d == NULL || svcs == NULL) {
+		cJSON_Delete(d);
+		cJSON_Delete(svcs);
+		gw_reply_error(out, 500, "out of memory");
+		return;
+	}
+	if (!ready) {
+		char *text;
+		cJSON_Delete(d);
+		text = cJSON_PrintUnformatted(svcs);
+		gw_reply_error(out, 503, "not ready: %s",
+		    text != NULL ? text : "a service does not answer");
+		free(text);
+		cJSON_Delete(svcs);
+		return;
+	}
+	cJSON_AddBoolToObject(d, "ready", 1);
+	cJSON_AddItemToObject(d, "services", svcs);
+	reply_data(out, d);
 }
 
 /* ---- matching ----------------------------------------------------- */
 
 static const gw_route routes[] = {
-	{ "GET", "/healthz", 0, 0, 0, 0, "GET, HEAD", route_healthz },
-	{ "GET", "/status", 0, 1, 0, 0, "GET, HEAD", route_status },
-	{ "GET", "/tasks", 0, 1, 0, 0, "GET, HEAD", route_tasks },
-	{ "GET", "/next-sync-times", 0, 1, 0, 0, "GET, HEAD", route_next },
-	{ "GET", "/history", 0, 1, 0, 0, "GET, HEAD", route_history },
-	{ "POST", "/trigger", 1, 1, 1, 1, "POST", route_trigger },
-	{ "POST", "/start", 0, 1, 1, 1, "POST", route_start },
-	{ "POST", "/stop", 0, 1, 1, 1, "POST", route_stop },
+	{ "GET", "/healthz", 0, 0, 0, "GET, HEAD", route_healthz },
+	{ "GET", "/readyz", 0, 0, 0, "GET, HEAD", route_readyz },
+	{ "GET", "/status", 1, 0, 0, "GET, HEAD", route_status },
+	{ "GET", "/tasks", 1, 0, 0, "GET, HEAD", route_tasks },
+	{ "GET", "/next-sync-times", 1, 0, 0, "GET, HEAD", route_next },
+	{ "GET", "/history", 1, 0, 0, "GET, HEAD", route_history },
+	{ "POST", "/trigger/{job}", 1, 1, 1, "POST", route_trigger },
+	{ "POST", "/start", 1, 1, 1, "POST", route_start },
+	{ "POST", "/stop", 1, 1, 1, "POST", route_stop },
+	{ "GET", "/api/v1/jobs", 0, 0, 0, "GET, HEAD", route_tasks },
+	{ "GET", "/api/v1/jobs/{job}", 0, 0, 0, "GET, HEAD", route_job },
+	{ "POST", "/api/v1/jobs/{job}/pause", 0, 1, 1, "POST", route_pause },
+	{ "POST", "/api/v1/jobs/{job}/resume", 0, 1, 1, "POST",
+	    route_resume },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -634,6 +822,38 @@ route_scope(const char *path)
 	return (NULL);
 }
 
+/*
+ * 1 if path matches the pattern pat, a "{job}" segment standing for one
+ * non-empty segment, copied into param when it fits (a longer one is
+ * left empty: no name is that long, and the route refuses it).
+ */
+static int
+route_path_match(
+    const char *pat, const char *path, char *param, size_t paramlen)
+{
+	static const char slot[] = "{job}";
+
+	while (*pat != '\0') {
+		if (strncmp(pat, slot, sizeof(slot) - 1) == 0) {
+			size_t n = strcspn(path, "/");
+			if (n == 0) {
+				return (0);
+			}
+			if (n < paramlen) {
+				memcpy(param, path, n);
+				param[n] = '\0';
+			}
+			pat += sizeof(slot) - 1;
+			path += n;
+			continue;
+		}
+		if (*pat++ != *path++) {
+			return (0);
+		}
+	}
+	return (*path == '\0');
+}
+
 int
 gw_route_match(const char *method, const char *path, const gw_route **route,
     char *param, size_t paramlen, const char **allow)
@@ -646,22 +866,9 @@ gw_route_match(const char *method, const char *path, const gw_route **route,
 	for (size_t i = 0; i < NROUTES; i++) {
 		const gw_route *r = &routes[i];
 		const char     *p = r->scoped ? rest : path;
-		size_t          n = strlen(r->path);
 
-		if (p == NULL || strncmp(p, r->path, n) != 0) {
-			continue;
-		}
-		if (r->param) {
-			const char *v = p + n;
-			if (v[0] != '/' || v[1] == '\0'
-			    || strchr(v + 1, '/')) {
-				continue;
-			}
-			/* Too long to be a name: left empty, refused later. */
-			if (strlen(v + 1) < paramlen) {
-				strcpy(param, v + 1);
-			}
-		} else if (p[n] != '\0') {
+		param[0] = '\0';
+		if (p == NULL || !route_path_match(r->path, p, param, paramlen)) {
 			continue;
 		}
 		if (strcmp(m, r->method) != 0) {

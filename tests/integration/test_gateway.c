@@ -129,6 +129,8 @@ fake_fires(cJSON *arr, const char *job, int n)
 	cJSON *o = cJSON_CreateObject(), *f = cJSON_CreateArray();
 
 	cJSON_AddStringToObject(o, "job", job);
+	cJSON_AddStringToObject(o, "schedule", "30 2 * * *");
+	cJSON_AddStringToObject(o, "tz", "Europe/Berlin");
 	for (int i = 0; i < n; i++) {
 		cJSON *fire = cJSON_CreateObject();
 		char   at[32];
@@ -158,7 +160,9 @@ fake_clock(
 		fake_reply(is_text, 0, err, NULL, out, outlen);
 		return;
 	}
-	if (strcmp(c->cmd, "status") == 0) {
+	if (strcmp(c->cmd, "ping") == 0) {
+		fake_reply(is_text, 1, NULL, "{\"pong\":true}", out, outlen);
+	} else if (strcmp(c->cmd, "status") == 0) {
 		snprintf(data, sizeof(data),
 		    "{\"service\":\"clock\",\"scheduler\":\"%s\","
 		    "\"started_at\":\"2026-01-01T00:00:00Z\",\"jobs\":4,"
@@ -184,6 +188,18 @@ fake_clock(
 		    "\"reason\":null,"
 		    "\"recorded_at\":\"2026-01-01T00:02:00Z\"}]",
 		    out, outlen);
+	} else if (strcmp(c->cmd, "pause") == 0
+	    || strcmp(c->cmd, "resume") == 0) {
+		if (c->job == NULL || !fake_known(c->job)) {
+			snprintf(err, sizeof(err), "unknown job '%s'",
+			    c->job != NULL ? c->job : "");
+			fake_reply(is_text, 0, err, NULL, out, outlen);
+		} else {
+			snprintf(data, sizeof(data),
+			    "{\"job\":\"%s\",\"paused\":%s}", c->job,
+			    strcmp(c->cmd, "pause") == 0 ? "true" : "false");
+			fake_reply(is_text, 1, NULL, data, out, outlen);
+		}
 	} else if (strcmp(c->cmd, "next") == 0) {
 		int    n   = c->n > 0 ? c->n : 5;
 		cJSON *arr = cJSON_CreateArray();
@@ -252,7 +268,9 @@ fake_maintenance(
 		fake_reply(is_text, 0, err, NULL, out, outlen);
 		return;
 	}
-	if (strcmp(c->cmd, "status") == 0) {
+	if (strcmp(c->cmd, "ping") == 0) {
+		fake_reply(is_text, 1, NULL, "{\"pong\":true}", out, outlen);
+	} else if (strcmp(c->cmd, "status") == 0) {
 		char run[1024];
 		snprintf(run, sizeof(run), fake_run, 3, 3, 3, 3, 3);
 		snprintf(data, sizeof(data),
@@ -987,6 +1005,74 @@ history_from_the_owner(void **state)
 }
 
 static void
+jobs_routes(void **state)
+{
+	http_res r;
+	cJSON   *d, *runs;
+	(void) state;
+
+	api(&r, "GET", "/api/v1/jobs", NULL, 200);
+	assert_int_equal(cJSON_GetArraySize(data_of(&r)), 4);
+	http_free(&r);
+
+	/* The clock's view, the schedule in words, the owner's last runs
+	 * merged with the clock's skipped fires. */
+	api(&r, "GET", "/api/v1/jobs/health-check", NULL, 200);
+	d = data_of(&r);
+	assert_int_equal(atomic_load(&last_next_n), 10);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "fires")),
+	    10);
+	assert_non_null(str_at(d, "description"));
+	assert_non_null(strstr(str_at(d, "description"), "02:30"));
+	runs = cJSON_GetObjectItem(d, "last_runs");
+	assert_int_equal(atomic_load(&last_history_n), 10);
+	assert_int_equal(cJSON_GetArraySize(runs), 4);
+	assert_string_equal(str_at(cJSON_GetArrayItem(runs, 1), "error"),
+	    "paused");
+	http_free(&r);
+
+	api(&r, "GET", "/api/v1/jobs/no-such-job", NULL, 404);
+	http_free(&r);
+	api(&r, "GET", "/api/v1/jobs/bad.name", NULL, 400);
+	http_free(&r);
+
+	api(&r, "POST", "/api/v1/jobs/health-check/pause", NULL, 200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(data_of(&r), "paused")));
+	http_free(&r);
+	api(&r, "POST", "/api/v1/jobs/health-check/resume", NULL, 200);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(data_of(&r), "paused")));
+	http_free(&r);
+	api(&r, "POST", "/api/v1/jobs/no-such-job/pause", NULL, 404);
+	http_free(&r);
+	api(&r, "GET", "/api/v1/jobs/health-check/pause", NULL, 405);
+	assert_string_equal(r.allow, "POST");
+	http_free(&r);
+	api(&r, "POST", "/api/v1/jobs/health-check/stop", NULL, 404);
+	http_free(&r);
+	/* Actions need the token like every /api route. */
+	http_do(&r, "POST", "/api/v1/jobs/health-check/pause", NULL, NULL, 0);
+	assert_int_equal(r.status, 401);
+	http_free(&r);
+}
+
+static void
+readyz_names_what_is_down(void **state)
+{
+	http_res r;
+	(void) state;
+
+	/* No token needed; ingest is configured but not running. */
+	http_do(&r, "GET", "/readyz", NULL, NULL, 0);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(error_of(&r), "\"ingest\":\"unreachable\""));
+	assert_non_null(strstr(error_of(&r), "\"clock\":\"ok\""));
+	assert_non_null(strstr(error_of(&r), "\"maintenance\":\"ok\""));
+	/* No addresses for callers without a token. */
+	assert_null(strstr(error_of(&r), "tcp://"));
+	http_free(&r);
+}
+
+static void
 unknown_routes_and_methods(void **state)
 {
 	static const char *const missing[] = {
@@ -1248,6 +1334,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(bad_bodies),
 		cmocka_unit_test(start_and_stop),
 		cmocka_unit_test(history_from_the_owner),
+		cmocka_unit_test(jobs_routes),
+		cmocka_unit_test(readyz_names_what_is_down),
 		cmocka_unit_test(unknown_routes_and_methods),
 		cmocka_unit_test(slow_service_is_504),
 		cmocka_unit_test(service_down_is_503),
