@@ -305,25 +305,58 @@ status_leader(cJSON *st)
 	return (l);
 }
 
-/* One owner's status, asked on its own thread. */
-typedef struct status_ask {
-	gw_app   *app;
-	int       svc;
-	int64_t   deadline;
-	int       asked;
-	int       threaded;
-	pthread_t thr;
-	gw_result res;
-} status_ask;
+/* One service's answer to a command, asked on its own thread. */
+typedef struct svc_ask {
+	gw_app     *app;
+	const char *cmd;
+	int         svc;
+	int64_t     deadline;
+	int         asked; /* set by the caller: ask this one */
+	int         threaded;
+	pthread_t   thr;
+	gw_result   res;
+} svc_ask;
 
 static void *
-status_ask_run(void *arg)
+svc_ask_run(void *arg)
 {
-	status_ask *a = arg;
+	svc_ask *a = arg;
 
 	gw_upstream_call(
-	    a->app->up, a->svc, "status", NULL, 0, a->deadline, &a->res);
+	    a->app->up, a->svc, a->cmd, NULL, 0, a->deadline, &a->res);
 	return (NULL);
+}
+
+/*
+ * Sends cmd to every service whose ask[svc].asked is set, all at once,
+ * each within deadline, so one that is down or slow does not eat the
+ * others' time; returns when all have answered or given up. Without a
+ * thread a service is asked inline: slower, still right.
+ */
+static void
+svc_ask_all(
+    gw_app *app, svc_ask *ask, const char *cmd, int64_t deadline)
+{
+	for (int svc = 0; svc < GW_NSERVICES; svc++) {
+		svc_ask *a = &ask[svc];
+
+		if (!a->asked) {
+			continue;
+		}
+		a->app      = app;
+		a->cmd      = cmd;
+		a->svc      = svc;
+		a->deadline = deadline;
+		a->threaded = pthread_create(&a->thr, NULL, svc_ask_run, a) == 0;
+		if (!a->threaded) {
+			svc_ask_run(a);
+		}
+	}
+	for (int svc = 0; svc < GW_NSERVICES; svc++) {
+		if (ask[svc].threaded) {
+			pthread_join(ask[svc].thr, NULL);
+		}
+	}
 }
 
 /*
@@ -340,7 +373,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 {
 	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
 	gw_result   st, jobs;
-	status_ask  ask[GW_NSERVICES];
+	svc_ask     ask[GW_NSERVICES];
 	cJSON      *d, *svcs, *j, *v;
 	const char *sched;
 
@@ -372,28 +405,11 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 
 	memset(ask, 0, sizeof(ask));
 	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
-		status_ask *a = &ask[svc];
-
-		if (!jobs_owned_by(jobs.data, gw_service_name(svc))
-		    || !gw_upstream_enabled(app->up, svc)) {
-			continue;
-		}
-		a->app      = app;
-		a->svc      = svc;
-		a->deadline = deadline;
-		a->asked    = 1;
-		/* Without a thread, ask inline: slower, still right. */
-		a->threaded
-		    = pthread_create(&a->thr, NULL, status_ask_run, a) == 0;
-		if (!a->threaded) {
-			status_ask_run(a);
-		}
+		ask[svc].asked
+		    = jobs_owned_by(jobs.data, gw_service_name(svc))
+		    && gw_upstream_enabled(app->up, svc);
 	}
-	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
-		if (ask[svc].threaded) {
-			pthread_join(ask[svc].thr, NULL);
-		}
-	}
+	svc_ask_all(app, ask, "status", deadline);
 
 	d    = cJSON_CreateObject();
 	svcs = cJSON_CreateObject();
@@ -402,7 +418,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 	}
 	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
 		const char *name = gw_service_name(svc);
-		status_ask *a    = &ask[svc];
+		svc_ask    *a    = &ask[svc];
 
 		if (a->asked && a->res.status == 0) {
 			status_merge(jobs.data, name, a->res.data);
@@ -707,17 +723,6 @@ route_resume(gw_app *app, const gw_request *rq, gw_reply *out)
 	}
 }
 
-/* One service's ping, asked on its own thread (see route_readyz). */
-static void *
-ready_ask_run(void *arg)
-{
-	status_ask *a = arg;
-
-	gw_upstream_call(
-	    a->app->up, a->svc, "ping", NULL, 0, a->deadline, &a->res);
-	return (NULL);
-}
-
 /*
  * Ready when every service this gateway queries answers a ping within
  * the deadline: 200, else 503 with each service's state, so a load
@@ -726,35 +731,20 @@ ready_ask_run(void *arg)
 static void
 route_readyz(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	status_ask ask[GW_NSERVICES];
-	int64_t    deadline = gw_now_ms() + app->cfg->timeout_ms;
-	cJSON     *d, *svcs;
-	int        ready = 1;
+	svc_ask ask[GW_NSERVICES];
+	cJSON  *d, *svcs;
+	int     ready = 1;
 
 	(void) rq;
 	memset(ask, 0, sizeof(ask));
 	for (int svc = GW_CLOCK; svc < GW_NSERVICES; svc++) {
-		status_ask *a = &ask[svc];
-		if (!gw_upstream_enabled(app->up, svc)) {
-			continue;
-		}
-		a->app      = app;
-		a->svc      = svc;
-		a->deadline = deadline;
-		a->asked    = 1;
-		a->threaded = pthread_create(&a->thr, NULL, ready_ask_run, a)
-		    == 0;
-		if (!a->threaded) {
-			ready_ask_run(a);
-		}
+		ask[svc].asked = gw_upstream_enabled(app->up, svc);
 	}
+	svc_ask_all(app, ask, "ping", gw_now_ms() + app->cfg->timeout_ms);
 	d    = cJSON_CreateObject();
 	svcs = cJSON_CreateObject();
 	for (int svc = GW_CLOCK; svc < GW_NSERVICES; svc++) {
-		status_ask *a = &ask[svc];
-		if (a->threaded) {
-			pthread_join(a->thr, NULL);
-		}
+		svc_ask *a = &ask[svc];
 		if (!a->asked) {
 			continue;
 		}
