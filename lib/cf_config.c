@@ -245,6 +245,10 @@ config_accepted(char *buf, size_t len, const cf_config_item *it)
 		config_append(buf, len, &pos, "a ");
 		config_words(buf, len, &pos, it->values, "", "://", " or ");
 		config_append(buf, len, &pos, " URL");
+		if (it->flags & CF_CONFIG_LIST) {
+			config_append(buf, len, &pos,
+			    ", or a comma-separated list of them");
+		}
 		break;
 	case CF_CONFIG_ZONE:
 		config_append(buf, len, &pos,
@@ -407,6 +411,33 @@ config_check_url(const cf_config_item *it, const char *s)
 	return (CF_EINVAL);
 }
 
+/* One URL, or with CF_CONFIG_LIST a comma-separated list of them. */
+static int
+config_check_urls(const cf_config_item *it, const char *s)
+{
+	char   one[1024];
+	size_t n;
+
+	if (!(it->flags & CF_CONFIG_LIST)) {
+		return (config_check_url(it, s));
+	}
+	for (;;) {
+		n = strcspn(s, ",");
+		if (n == 0 || n >= sizeof(one)) {
+			return (CF_EINVAL); /* empty element, or absurd */
+		}
+		memcpy(one, s, n);
+		one[n] = '\0';
+		if (config_check_url(it, one) != CF_OK) {
+			return (CF_EINVAL);
+		}
+		if (s[n] == '\0') {
+			return (CF_OK);
+		}
+		s += n + 1;
+	}
+}
+
 static int
 config_check_zone(const char *s)
 {
@@ -461,7 +492,7 @@ config_store(const cf_config_item *it, const char *v, void *cfg)
 		*(int *) f = k;
 		return (CF_OK);
 	case CF_CONFIG_URL:
-		if (config_check_url(it, v) != CF_OK) {
+		if (config_check_urls(it, v) != CF_OK) {
 			return (CF_EINVAL);
 		}
 		break;

@@ -62,11 +62,14 @@ typedef enum cf_config_type {
 /* Item flags. */
 #define CF_CONFIG_SECRET 0x1u   /* never shown: dump and messages redact it */
 #define CF_CONFIG_REQUIRED 0x2u /* unset (and no default) is an error */
+/* A URL item holding a comma-separated list of URLs, each checked
+ * (several clocks' addresses); the value is kept as given. */
+#define CF_CONFIG_LIST 0x4u
 
 typedef struct cf_config_item {
 	const char    *name; /* the environment variable */
 	cf_config_type type;
-	unsigned       flags; /* CF_CONFIG_SECRET | CF_CONFIG_REQUIRED */
+	unsigned       flags; /* CF_CONFIG_SECRET | _REQUIRED | _LIST */
 	/*
 	 * Bounds, inclusive. For an int, min == max == 0 means any int64_t;
 	 * for a duration (milliseconds), any non-negative value.

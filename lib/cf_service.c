@@ -141,11 +141,13 @@ svc_table(cf_config_item *t, svc_names *nm, const char *name,
 		    "How often missed fires are caught up (and how old a "
 		    "fire must be to count as missed)."),
 		CF_CFG_URL("CRONFLEET_CLOCK_REP", svc_nng_schemes,
-		    "tcp://127.0.0.1:7101", 0, cf_service_opts, clock_rep_url,
-		    "The clock's commands (REP)."),
+		    "tcp://127.0.0.1:7101", CF_CONFIG_LIST, cf_service_opts,
+		    clock_rep_url,
+		    "The clock's commands (REP); several clocks: a list."),
 		CF_CFG_URL("CRONFLEET_CLOCK_PUB", svc_nng_schemes,
-		    "tcp://127.0.0.1:7100", 0, cf_service_opts, clock_pub_url,
-		    "The clock's ticks (PUB)."),
+		    "tcp://127.0.0.1:7100", CF_CONFIG_LIST, cf_service_opts,
+		    clock_pub_url,
+		    "The clock's ticks (PUB); several clocks: a list."),
 		CF_CFG_URL("DATABASE_URL", svc_pg_schemes, NULL,
 		    CF_CONFIG_REQUIRED | CF_CONFIG_SECRET, cf_service_opts,
 		    database_url, "PostgreSQL connection URL."),
@@ -159,45 +161,6 @@ svc_table(cf_config_item *t, svc_names *nm, const char *name,
 		    cf_service_opts, log_level, "Least level logged."),
 	};
 	memcpy(t, items, sizeof(items));
-}
-
-/*
- * The clock's addresses may be a comma-separated list (one per clock
- * replica, docs/guarantees.md): the table checked the first as a URL;
- * each must be one. Exits 2 naming the variable otherwise.
- */
-static void
-svc_check_list(const char *prefix, const char *var, const char *v)
-{
-	for (const char *p = v; p != NULL && *p != '\0';) {
-		size_t n  = strcspn(p, ",");
-		int    ok = 0;
-		for (int i = 0; svc_nng_schemes[i] != NULL && !ok; i++) {
-			size_t k = strlen(svc_nng_schemes[i]);
-			ok       = n > k + 3
-			    && strncmp(p, svc_nng_schemes[i], k) == 0
-			    && strncmp(p + k, "://", 3) == 0 && n < 256;
-		}
-		if (!ok) {
-			fprintf(stderr,
-			    "%s: %s: '%.*s' is not an address (tcp://, ipc:// "
-			    "or inproc://; a comma-separated list for several "
-			    "clocks)\n",
-			    prefix, var, (int) (n > 80 ? 80 : n), p);
-			exit(2);
-		}
-		p += n;
-		if (*p == ',') {
-			p++;
-			if (*p == '\0') {
-				fprintf(stderr,
-				    "%s: %s: a list must not end with a "
-				    "comma\n",
-				    prefix, var);
-				exit(2);
-			}
-		}
-	}
 }
 
 void
@@ -218,8 +181,6 @@ cf_service_opts_load_or_exit(cf_service_opts *opts, const char *name,
 	snprintf(prefix, sizeof(prefix), "cronfleet-%s", name);
 	cf_config_load_or_exit(t, SVC_NITEMS, opts, prefix);
 	opts->name = name;
-	svc_check_list(prefix, "CRONFLEET_CLOCK_REP", opts->clock_rep_url);
-	svc_check_list(prefix, "CRONFLEET_CLOCK_PUB", opts->clock_pub_url);
 }
 
 void

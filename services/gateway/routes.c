@@ -592,8 +592,8 @@ history_merge(cJSON *runs, cJSON *ledger, const char *job, int limit)
  * A job's runs, from the service that owns the job: the clock's jobs
  * say which one, so the gateway needs no table of its own.
  */
-static cJSON *history_fetch(gw_app *app, const char *job, int limit,
-    int64_t deadline, gw_reply *out);
+static cJSON *history_fetch(gw_app *app, const char *job,
+    const char *owner, int limit, int64_t deadline, gw_reply *out);
 
 static void
 route_history(gw_app *app, const gw_request *rq, gw_reply *out)
@@ -613,7 +613,7 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 		return;
 	}
 	runs = history_fetch(
-	    app, job, limit, gw_now_ms() + app->cfg->timeout_ms, out);
+	    app, job, NULL, limit, gw_now_ms() + app->cfg->timeout_ms, out);
 	if (runs != NULL) {
 		reply_data(out, runs);
 	}
@@ -621,23 +621,26 @@ route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 
 /*
  * The limit newest runs of job from its owner, merged with the clock's
- * skipped fires; or NULL with out filled in (404, 502, 503, 504).
+ * skipped fires; or NULL with out filled in (404, 502, 503, 504). owner
+ * is the job's service when the caller already has it from the clock
+ * (one request less), else NULL: the clock's jobs say.
  */
 static cJSON *
-history_fetch(
-    gw_app *app, const char *job, int limit, int64_t deadline, gw_reply *out)
+history_fetch(gw_app *app, const char *job, const char *owner, int limit,
+    int64_t deadline, gw_reply *out)
 {
-	gw_result   jobs, res, ledger;
-	const char *owner;
-	int         svc;
+	gw_result res, ledger, jobs = { 0 };
+	int       svc;
 
-	if (gw_upstream_call(
-	        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
-		reply_result(out, &jobs);
-		return (NULL);
+	if (owner == NULL) {
+		if (gw_upstream_call(
+		        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
+			reply_result(out, &jobs);
+			return (NULL);
+		}
+		owner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		    jobs_find(jobs.data, job), "service"));
 	}
-	owner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	    jobs_find(jobs.data, job), "service"));
 	if (owner == NULL) {
 		cJSON_Delete(jobs.data);
 		gw_reply_error(out, 404, "unknown job '%s'", job);
@@ -693,7 +696,11 @@ route_job(gw_app *app, const gw_request *rq, gw_reply *out)
 		reply_result(out, &next);
 		return;
 	}
-	if ((runs = history_fetch(app, rq->param, JOB_RUNS, deadline, out))
+	/* The clock's job object names its owner: no "jobs" round trip. */
+	if ((runs = history_fetch(app, rq->param,
+	         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	             next.data, "service")),
+	         JOB_RUNS, deadline, out))
 	    == NULL) {
 		cJSON_Delete(next.data);
 		return;

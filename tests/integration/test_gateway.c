@@ -62,6 +62,7 @@ static atomic_int clock_running = 1;
 static atomic_int triggers;
 static atomic_int last_next_n;
 static atomic_int last_history_n;
+static atomic_int clock_jobs_calls;
 
 static void
 sleep_ms(int ms)
@@ -129,6 +130,9 @@ fake_fires(cJSON *arr, const char *job, int n)
 	cJSON *o = cJSON_CreateObject(), *f = cJSON_CreateArray();
 
 	cJSON_AddStringToObject(o, "job", job);
+	if (strcmp(job, "health-check") == 0) {
+		cJSON_AddStringToObject(o, "service", "maintenance");
+	}
 	cJSON_AddStringToObject(o, "schedule", "30 2 * * *");
 	cJSON_AddStringToObject(o, "tz", "Europe/Berlin");
 	for (int i = 0; i < n; i++) {
@@ -172,6 +176,7 @@ fake_clock(
 		    atomic_load(&clock_running) ? "running" : "stopped");
 		fake_reply(is_text, 1, NULL, data, out, outlen);
 	} else if (strcmp(c->cmd, "jobs") == 0) {
+		atomic_fetch_add(&clock_jobs_calls, 1);
 		fake_reply(is_text, 1, NULL, fake_jobs, out, outlen);
 	} else if (strcmp(c->cmd, "history") == 0) {
 		/* The ledger: one skipped fire between r2 and r3, and a
@@ -1009,6 +1014,7 @@ jobs_routes(void **state)
 {
 	http_res r;
 	cJSON   *d, *runs;
+	int      jobs_calls;
 	(void) state;
 
 	api(&r, "GET", "/api/v1/jobs", NULL, 200);
@@ -1017,7 +1023,10 @@ jobs_routes(void **state)
 
 	/* The clock's view, the schedule in words, the owner's last runs
 	 * merged with the clock's skipped fires. */
+	jobs_calls = atomic_load(&clock_jobs_calls);
 	api(&r, "GET", "/api/v1/jobs/health-check", NULL, 200);
+	/* The owner came with the clock's answer to "next". */
+	assert_int_equal(atomic_load(&clock_jobs_calls), jobs_calls);
 	d = data_of(&r);
 	assert_int_equal(atomic_load(&last_next_n), 10);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "fires")),

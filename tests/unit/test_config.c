@@ -453,6 +453,59 @@ required_and_secret(void **state)
 	}
 }
 
+/* CF_CONFIG_LIST: a URL item that holds several, each checked. */
+static const char *const nng_schemes[] = { "tcp", "ipc", NULL };
+
+struct lcfg {
+	char *urls;
+};
+
+static const cf_config_item list_table[] = {
+	CF_CFG_URL("T_LIST", nng_schemes, NULL, CF_CONFIG_LIST, struct lcfg,
+	    urls, "Addresses."),
+};
+
+static const struct list_case {
+	const char *name, *value;
+	int         rv;
+} list_cases[] = {
+	{ "one", "tcp://127.0.0.1:7101", CF_OK },
+	{ "two", "tcp://127.0.0.1:7101,ipc:///tmp/c2", CF_OK },
+	{ "second_bad_scheme", "tcp://127.0.0.1:7101,http://h", CF_EINVAL },
+	{ "trailing_comma", "tcp://127.0.0.1:7101,", CF_EINVAL },
+	{ "empty_element", "tcp://a:1,,tcp://b:2", CF_EINVAL },
+	{ "leading_comma", ",tcp://a:1", CF_EINVAL },
+	{ "space_inside", "tcp://a:1, tcp://b:2", CF_EINVAL },
+};
+
+static void
+url_lists(void **state)
+{
+	(void) state;
+	for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]);
+	     i++) {
+		const struct list_case *c = &list_cases[i];
+		struct lcfg             cfg;
+		char                    err[256];
+		int                     rv;
+
+		setenv("T_LIST", c->value, 1);
+		rv = cf_config_load(list_table, 1, &cfg, NULL, err, sizeof(err));
+		if (rv != c->rv) {
+			fail_msg("%s: '%s' gave %d (%s), want %d", c->name,
+			    c->value, rv, err, c->rv);
+		}
+		if (rv == CF_OK) {
+			assert_string_equal(cfg.urls, c->value);
+		} else {
+			assert_non_null(
+			    strstr(err, "or a comma-separated list of them"));
+		}
+		cf_config_free(list_table, 1, &cfg);
+	}
+	unsetenv("T_LIST");
+}
+
 /* An invalid default is reported as such, naming the default. */
 static void
 bad_default(void **state)
@@ -715,6 +768,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(message_first_error, clear_env),
 		cmocka_unit_test_setup(message_short_buffer, clear_env),
 		cmocka_unit_test_setup(required_and_secret, clear_env),
+		cmocka_unit_test_setup(url_lists, clear_env),
 		cmocka_unit_test_setup(bad_default, clear_env),
 		cmocka_unit_test_setup(free_twice, clear_env),
 		cmocka_unit_test_setup(dump, clear_env),
