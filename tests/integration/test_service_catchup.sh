@@ -22,6 +22,13 @@ svc_setup 4000 catch
 # One virtual minute per real second; each job fires every minute.
 export CF_TESTSVC_JOBS='mo|* * * * *|misfire=once,window=6m;ma|* * * * *|misfire=all;ms|* * * * *|misfire=skip;long|-|work=4000;cpar|-|work=2000;ckid|-|after=cpar'
 export CRONFLEET_TSV_SWEEP=1s
+# Every clock this test starts continues one virtual timeline. Without a
+# shared anchor a restarted clock would begin again at START, and a manual
+# fire it publishes (if the service's subscription is not back yet, so
+# the sweep takes it up) would be older than fires that already ran:
+# policy once rightly coalesces such a fire instead of running it.
+CRONFLEET_CLOCK_ANCHOR=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+export CRONFLEET_CLOCK_ANCHOR
 start_clock CRONFLEET_CLOCK_START=2030-01-01T00:00:00Z CRONFLEET_CLOCK_RATE=60
 start_svc r1 0
 wait_registered long || bad "jobs not registered"
