@@ -16,8 +16,6 @@
 #include "cf_service_int.h"
 #include "cf_time.h"
 
-#define HISTORY_DEFAULT 20
-#define HISTORY_MAX 1000
 /* The clock answers from memory; a slow answer means it is in trouble. */
 #define FORWARD_TIMEOUT_MS 5000
 
@@ -71,17 +69,8 @@ cmd_add_time(cJSON *o, const char *key, const PGresult *res, int row, int col)
 	cJSON_AddStringToObject(o, key, when);
 }
 
-/* The columns every run query selects, in run_json's order. */
-#define RUN_COLUMNS                                                           \
-	"run_id, job, fire_id, trigger, attempt, "                            \
-	"(extract(epoch FROM scheduled_for) * 1000)::bigint, "                \
-	"(extract(epoch FROM started_at) * 1000)::bigint, "                   \
-	"(extract(epoch FROM finished_at) * 1000)::bigint, "                  \
-	"status, error, result::text, final, "                                \
-	"(extract(epoch FROM next_attempt_at) * 1000)::bigint, owner"
-
-static cJSON *
-run_json(const PGresult *res, int row)
+cJSON *
+cf__svc_run_json(const PGresult *res, int row)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *result;
@@ -119,10 +108,9 @@ run_json(const PGresult *res, int row)
 	return (o);
 }
 
-/* Runs a query on the command connection; NULL and a.error on failure. */
-static PGresult *
-cmd_query(
-    cf_service *svc, const char *sql, int np, const char *const *p, answer *a)
+PGresult *
+cf__svc_cmd_query(cf_service *svc, const char *sql, int np,
+    const char *const *p, char *error, size_t errlen)
 {
 	PGresult *res = NULL;
 	char      err[512];
@@ -132,11 +120,18 @@ cmd_query(
 	rv = cf_pg_exec(svc->cmd_pg, sql, np, p, &res, err, sizeof(err));
 	pthread_mutex_unlock(&svc->cmd_mu);
 	if (rv != CF_OK) {
-		snprintf(a->error, sizeof(a->error),
-		    "run history unavailable: %s", err);
+		snprintf(error, errlen, "run history unavailable: %s", err);
 		return (NULL);
 	}
 	return (res);
+}
+
+/* Runs a query on the command connection; NULL and a.error on failure. */
+static PGresult *
+cmd_query(
+    cf_service *svc, const char *sql, int np, const char *const *p, answer *a)
+{
+	return (cf__svc_cmd_query(svc, sql, np, p, a->error, sizeof(a->error)));
 }
 
 /* The clock epoch this replica follows and its catch-up sweep. */
@@ -208,7 +203,7 @@ cmd_status(cf_service *svc, answer *a)
 
 	jobs = cmd_jobs_snapshot(svc, &n);
 	snprintf(sql, sizeof(sql),
-	    "SELECT DISTINCT ON (job) " RUN_COLUMNS " FROM \"%s\".job_runs "
+	    "SELECT DISTINCT ON (job) " CF__RUN_COLUMNS " FROM \"%s\".job_runs "
 	    "ORDER BY job, started_at DESC, attempt DESC",
 	    svc->opts->schema);
 	if ((res = cmd_query(svc, sql, 0, NULL, a)) == NULL) {
@@ -237,7 +232,7 @@ cmd_status(cf_service *svc, answer *a)
 		for (int r = 0; r < PQntuples(res); r++) {
 			if (strcmp(PQgetvalue(res, r, 1), jobs[i].def->name)
 			    == 0) {
-				last = run_json(res, r);
+				last = cf__svc_run_json(res, r);
 				break;
 			}
 		}
@@ -272,35 +267,6 @@ cmd_jobs(cf_service *svc, answer *a)
 		cJSON_AddItemToObject(o, "policies", cmd_policies(&jobs[i]));
 		cJSON_AddItemToArray(a->data, o);
 	}
-}
-
-static void
-cmd_history(cf_service *svc, const cf_command *cmd, answer *a)
-{
-	char        sql[1024], limit[16];
-	const char *p[2];
-	PGresult   *res;
-	int         n = cmd->n > 0 ? cmd->n : HISTORY_DEFAULT;
-
-	if (cmd_need_job(svc, cmd, a) == NULL) {
-		return;
-	}
-	snprintf(
-	    limit, sizeof(limit), "%d", n > HISTORY_MAX ? HISTORY_MAX : n);
-	snprintf(sql, sizeof(sql),
-	    "SELECT " RUN_COLUMNS " FROM \"%s\".job_runs WHERE job = $1 "
-	    "ORDER BY started_at DESC, attempt DESC, run_id LIMIT $2::int",
-	    svc->opts->schema);
-	p[0] = cmd->job;
-	p[1] = limit;
-	if ((res = cmd_query(svc, sql, 2, p, a)) == NULL) {
-		return;
-	}
-	a->data = cJSON_CreateArray();
-	for (int r = 0; r < PQntuples(res); r++) {
-		cJSON_AddItemToArray(a->data, run_json(res, r));
-	}
-	PQclear(res);
 }
 
 /* Keeps only the elements of a "next" array that are this service's. */
@@ -388,7 +354,11 @@ cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 	} else if (strcmp(cmd->cmd, "jobs") == 0) {
 		cmd_jobs(svc, &a);
 	} else if (strcmp(cmd->cmd, "history") == 0) {
-		cmd_history(svc, cmd, &a);
+		cf__svc_cmd_history(svc, cmd, &a.data, a.error, sizeof(a.error));
+	} else if (strcmp(cmd->cmd, "counts") == 0) {
+		cf__svc_cmd_counts(svc, cmd, &a.data, a.error, sizeof(a.error));
+	} else if (strcmp(cmd->cmd, "metrics") == 0) {
+		cf__svc_cmd_metrics(svc, cmd, &a.data, a.error, sizeof(a.error));
 	} else if (strcmp(cmd->cmd, "trigger") == 0
 	    || strcmp(cmd->cmd, "pause") == 0
 	    || strcmp(cmd->cmd, "resume") == 0
@@ -406,7 +376,8 @@ cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 	} else {
 		snprintf(a.error, sizeof(a.error),
 		    "unknown command '%.40s' (%s answers: status, ping, jobs, "
-		    "history, trigger, pause, resume, next, schedule)",
+		    "history, counts, metrics, trigger, pause, resume, next, "
+		    "schedule)",
 		    cmd->cmd, svc->opts->name);
 	}
 	/* Too big (a long history of large results) becomes an error. */

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "cf_nng.h"
+#include "cf_pg.h"
 #include "cf_service.h"
 
 /* REP workers: commands are short, but history and status wait on
@@ -272,6 +273,9 @@ struct cf_service {
 	cf_rep         *rep;
 	cf_pub         *pub;
 	cf_sub         *sub;
+
+	/* Counters for `metrics` (cf_service_metrics.c, its own lock). */
+	struct cf__svc_metrics *metrics;
 };
 
 int64_t            cf__svc_now_ms(void);
@@ -355,6 +359,39 @@ void *cf__svc_chain_main(void *arg);
 /* After the grace period: records every run still going as interrupted
  * (with svc->mu held). */
 void cf__svc_interrupt_running(cf_service *svc);
+
+/* ---- commands (cf_service_cmd.c and the files it calls) ------------------ */
+
+/* The columns every run query selects, in cf__svc_run_json's order. */
+#define CF__RUN_COLUMNS                                                           \
+	"run_id, job, fire_id, trigger, attempt, "                            \
+	"(extract(epoch FROM scheduled_for) * 1000)::bigint, "                \
+	"(extract(epoch FROM started_at) * 1000)::bigint, "                   \
+	"(extract(epoch FROM finished_at) * 1000)::bigint, "                  \
+	"status, error, result::text, final, "                                \
+	"(extract(epoch FROM next_attempt_at) * 1000)::bigint, owner"
+
+/* One run row (selected with CF__RUN_COLUMNS) as proto/COMMANDS.md's run. */
+cJSON *cf__svc_run_json(const PGresult *res, int row);
+
+/* Runs a query on the command connection (under cmd_mu); NULL with error
+ * set ("run history unavailable: ...") on failure. */
+PGresult *cf__svc_cmd_query(cf_service *svc, const char *sql, int np,
+    const char *const *p, char *error, size_t errlen);
+
+/*
+ * Commands answered outside cf_service_cmd.c: each sets *data (owned by
+ * the caller) or writes error.
+ *   history  cf_service_history.c (runs, filtered and paged)
+ *   counts   cf_service_history.c (runs per status, for GET /api/admin/jobs)
+ *   metrics  cf_service_metrics.c (counters and histograms for /metrics)
+ */
+void cf__svc_cmd_history(cf_service *svc, const cf_command *cmd, cJSON **data,
+    char *error, size_t errlen);
+void cf__svc_cmd_counts(cf_service *svc, const cf_command *cmd, cJSON **data,
+    char *error, size_t errlen);
+void cf__svc_cmd_metrics(cf_service *svc, const cf_command *cmd, cJSON **data,
+    char *error, size_t errlen);
 
 /* The REP handler (cf_service_cmd.c). */
 void cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,

@@ -6,6 +6,8 @@ find_package(cJSON CONFIG REQUIRED)
 add_library(cf_svc STATIC
   ${CMAKE_CURRENT_LIST_DIR}/cf_service.c
   ${CMAKE_CURRENT_LIST_DIR}/cf_service_cmd.c
+  ${CMAKE_CURRENT_LIST_DIR}/cf_service_history.c
+  ${CMAKE_CURRENT_LIST_DIR}/cf_service_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/cf_service_policy.c
   ${CMAKE_CURRENT_LIST_DIR}/cf_service_run.c
   ${CMAKE_CURRENT_LIST_DIR}/cf_service_sweep.c

@@ -24,3 +24,12 @@ if(CF_VALGRIND AND NOT SANITIZE)
       ENVIRONMENT
       "CMOCKA_MESSAGE_OUTPUT=stdout;CF_GATEWAY_BIN=$<TARGET_FILE:cronfleet-gateway>;CF_GATEWAY_WRAP=${CF_VALGRIND} -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect")
 endif()
+
+# Roles, audit, PUT schedule, the seeds' admin and cron endpoints and bad
+# input through the real clock, a real service and the real gateway.
+if(TARGET cronfleet-clock)
+  add_test(NAME integration.gateway.roles
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_gateway_roles.sh
+                   ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(integration.gateway.roles PROPERTIES TIMEOUT 300)
+endif()

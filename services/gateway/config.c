@@ -28,15 +28,44 @@ static const char *const service_names[GW_NSERVICES + 1] = {
 
 /* nng transports a service may listen on. */
 static const char *const rep_schemes[] = { "tcp", "ipc", NULL };
+static const char *const pg_schemes[]  = { "postgresql", "postgres", NULL };
+
+#ifndef CF_GW_DB_DIR
+#define CF_GW_DB_DIR "db"
+#endif
 
 static const cf_config_item gw_table[] = {
 	CF_CFG_ENUM("CRONFLEET_LOG_LEVEL", cf_log_level_names, "info",
 	    gw_config, log_level, "Least level logged."),
 	CF_CFG_STRING("CRONFLEET_GATEWAY_ADDR", "127.0.0.1:8080", 0, gw_config,
 	    addr, "HTTP listen address, host:port ([v6]:port for IPv6)."),
-	CF_CFG_STRING("CRONFLEET_ADMIN_TOKEN", NULL,
-	    CF_CONFIG_SECRET | CF_CONFIG_REQUIRED, gw_config, admin_token,
-	    "Bearer token every /api route requires."),
+	CF_CFG_STRING("CRONFLEET_ADMIN_TOKEN", NULL, CF_CONFIG_SECRET,
+	    gw_config, admin_token,
+	    "One admin bearer token (named \"admin\" in the audit)."),
+	CF_CFG_STRING("CRONFLEET_ADMIN_TOKENS", NULL, CF_CONFIG_SECRET,
+	    gw_config, admin_tokens,
+	    "Admin tokens, name:token,...: read and act. At least one admin "
+	    "token (this or CRONFLEET_ADMIN_TOKEN) is required."),
+	CF_CFG_STRING("CRONFLEET_VIEWER_TOKENS", NULL, CF_CONFIG_SECRET,
+	    gw_config, viewer_tokens,
+	    "Viewer tokens, name:token,...: read only."),
+	CF_CFG_STRING("CRON_SECRET", NULL, CF_CONFIG_SECRET, gw_config,
+	    cron_secret,
+	    "Bearer token of external cron callers (GET /api/cron/{job}); "
+	    "unset: only admin tokens may call it."),
+	CF_CFG_DURATION("CRONFLEET_CRON_WAIT", 0, 10 * 60 * 1000, "25s",
+	    gw_config, cron_wait_ms,
+	    "GET /api/cron/{job}: how long to wait for the run before "
+	    "answering 202."),
+	CF_CFG_BOOL("CRONFLEET_METRICS_AUTH", "false", gw_config, metrics_auth,
+	    "GET /metrics requires a (viewer) token."),
+	CF_CFG_URL("DATABASE_URL", pg_schemes, NULL,
+	    CF_CONFIG_REQUIRED | CF_CONFIG_SECRET, gw_config, database_url,
+	    "PostgreSQL, for the audit of manual actions."),
+	CF_CFG_STRING("CRONFLEET_GATEWAY_SCHEMA", "gateway", 0, gw_config,
+	    schema, "The gateway's schema (the audit table)."),
+	CF_CFG_STRING("CRONFLEET_MIGRATIONS", CF_GW_DB_DIR, 0, gw_config,
+	    migrations, "Folder holding gateway/ migrations."),
 	CF_CFG_URL("CRONFLEET_CLOCK_REP", rep_schemes, "tcp://127.0.0.1:7101",
 	    CF_CONFIG_LIST, gw_config, clock_url,
 	    "The clock's command socket; several clocks: a list."),
@@ -48,6 +77,14 @@ static const cf_config_item gw_table[] = {
 	CF_CFG_URL("CRONFLEET_MAINTENANCE_REP", rep_schemes,
 	    "tcp://127.0.0.1:7131", 0, gw_config, maintenance_url,
 	    "The maintenance service's command socket."),
+	CF_CFG_URL("CRONFLEET_INGEST_PUB", rep_schemes, "tcp://127.0.0.1:7112",
+	    0, gw_config, ingest_pub, "The ingest service's events (PUB)."),
+	CF_CFG_URL("CRONFLEET_ANALYTICS_PUB", rep_schemes,
+	    "tcp://127.0.0.1:7122", 0, gw_config, analytics_pub,
+	    "The analytics service's events (PUB)."),
+	CF_CFG_URL("CRONFLEET_MAINTENANCE_PUB", rep_schemes,
+	    "tcp://127.0.0.1:7132", 0, gw_config, maintenance_pub,
+	    "The maintenance service's events (PUB)."),
 	CF_CFG_STRING("CRONFLEET_SERVICES", "maintenance", 0, gw_config,
 	    services,
 	    "Comma list of the domain services to query (ingest, analytics, "
@@ -201,6 +238,9 @@ gw_config_load(gw_config *cfg)
 	cfg->url[GW_ANALYTICS]   = cfg->analytics_url;
 	cfg->url[GW_MAINTENANCE] = cfg->maintenance_url;
 	cfg->enabled[GW_CLOCK]   = 1;
+	cfg->pub_url[GW_INGEST]      = cfg->ingest_pub;
+	cfg->pub_url[GW_ANALYTICS]   = cfg->analytics_pub;
+	cfg->pub_url[GW_MAINTENANCE] = cfg->maintenance_pub;
 
 	rv = gw_addr_parse(cfg->addr, &ss, &sslen, why, sizeof(why));
 	if (rv != CF_OK) {
@@ -221,6 +261,7 @@ gw_config_fini(gw_config *cfg)
 {
 	cf_config_free(gw_table, GW_TABLE_N, cfg);
 	for (int i = 0; i < GW_NSERVICES; i++) {
-		cfg->url[i] = NULL;
+		cfg->url[i]     = NULL;
+		cfg->pub_url[i] = NULL;
 	}
 }

@@ -49,7 +49,43 @@ typedef struct http_req {
 	size_t          len;
 	size_t          drained; /* bytes dropped once over GW_MAX_BODY */
 	int             too_big;
+	char            remote[64];
+	char            actor[64]; /* the token's name, "-" without one */
+	int             role;      /* the token's role (PUBLIC: none) */
 } http_req;
+
+/* A streamed body: the route's reader, called by libmicrohttpd. */
+typedef struct http_stream {
+	void *cls;
+	long (*read)(void *cls, uint64_t pos, char *buf, size_t max);
+	void (*free)(void *cls);
+} http_stream;
+
+static ssize_t
+http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	http_stream *st = cls;
+	long         n  = st->read(st->cls, pos, buf, max);
+
+	return (n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t) n);
+}
+
+static void
+http_stream_free(void *cls)
+{
+	http_stream *st = cls;
+
+	if (st->free != NULL) {
+		st->free(st->cls);
+	}
+	free(st);
+}
+
+/* The dashboard's page may load only its own files and call only us. */
+static const char html_csp[] = "default-src 'self'; script-src 'self'; "
+			       "style-src 'self'; img-src 'self' data:; "
+			       "connect-src 'self'; frame-ancestors 'none'; "
+			       "base-uri 'none'; form-action 'none'";
 
 static const char oom_body[]
     = "{\"success\":false,\"error\":\"out of memory\"}";
@@ -75,56 +111,117 @@ http_remote(struct MHD_Connection *conn, char *buf, size_t len)
 	}
 }
 
-/* Queues out as the response, logs the request; frees out->body. */
+/* The response for out's body or stream; NULL on failure. */
+static struct MHD_Response *
+http_response(gw_reply *out)
+{
+	struct MHD_Response *resp;
+	http_stream         *st;
+
+	if (out->stream_read != NULL) {
+		if ((st = calloc(1, sizeof(*st))) == NULL) {
+			if (out->stream_free != NULL) {
+				out->stream_free(out->stream);
+			}
+			return (NULL);
+		}
+		st->cls  = out->stream;
+		st->read = out->stream_read;
+		st->free = out->stream_free;
+		resp     = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+		        4096, http_stream_read, st, http_stream_free);
+		if (resp == NULL) {
+			http_stream_free(st);
+		}
+		return (resp);
+	}
+	if (out->body == NULL) {
+		out->status  = 500;
+		out->content_type = NULL;
+		return (MHD_create_response_from_buffer(sizeof(oom_body) - 1,
+		    (void *) oom_body, MHD_RESPMEM_PERSISTENT));
+	}
+	resp = MHD_create_response_from_buffer(
+	    out->body_len > 0 ? out->body_len : strlen(out->body), out->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(out->body);
+	}
+	out->body = NULL;
+	return (resp);
+}
+
+/*
+ * Queues out as the response, logs the request and, for a manual action,
+ * records it in the audit; frees out->body.
+ */
 static enum MHD_Result
 http_send(struct MHD_Connection *conn, http_req *rq, const char *method,
-    const char *url, gw_reply *out)
+    const char *url, gw_reply *out, gw_app *app)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result      ret;
-	char                 status[8], ms[24], remote[64];
+	const char          *ctype;
+	char                 status[8], ms[24], retry[16];
 
-	if (out->body == NULL) {
-		out->status = 500;
-		resp = MHD_create_response_from_buffer(sizeof(oom_body) - 1,
-		    (void *) oom_body, MHD_RESPMEM_PERSISTENT);
-	} else {
-		resp = MHD_create_response_from_buffer(
-		    strlen(out->body), out->body, MHD_RESPMEM_MUST_FREE);
-		if (resp == NULL) {
-			free(out->body);
-		}
-	}
-	out->body = NULL;
-	if (resp == NULL) {
+	if ((resp = http_response(out)) == NULL) {
 		return (MHD_NO);
 	}
-	MHD_add_response_header(
-	    resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	MHD_add_response_header(
-	    resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ctype = out->content_type != NULL ? out->content_type
+	                                  : "application/json";
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    out->cache != NULL ? out->cache : "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (strncmp(ctype, "text/html", 9) == 0) {
+		MHD_add_response_header(
+		    resp, "Content-Security-Policy", html_csp);
+		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	}
 	if (out->allow != NULL) {
 		MHD_add_response_header(
 		    resp, MHD_HTTP_HEADER_ALLOW, out->allow);
 	}
 	if (out->bearer) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		    "Bearer realm=\"cronfleet\"");
+		    out->bearer == 2
+		        ? "Bearer realm=\"cronfleet\", error=\"invalid_token\""
+		        : "Bearer realm=\"cronfleet\"");
+	}
+	if (out->retry_after > 0) {
+		snprintf(retry, sizeof(retry), "%d", out->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
 	ret = MHD_queue_response(conn, (unsigned int) out->status, resp);
 	MHD_destroy_response(resp);
 
 	snprintf(status, sizeof(status), "%d", out->status);
 	snprintf(ms, sizeof(ms), "%lld", (long long) (gw_now_ms() - rq->t0));
-	http_remote(conn, remote, sizeof(remote));
 	cf_log_kv(out->status >= 500 ? CF_LOG_WARN : CF_LOG_INFO, NULL, NULL,
 	    "request", "method", method, "path", url, "status", status, "ms",
-	    ms, "remote", remote, NULL);
-	/* Manual actions are audited: who asked for what, and the outcome. */
-	if (rq->route != NULL && gw_route_is_action(rq->route)) {
+	    ms, "remote", rq->remote, "actor", rq->actor, NULL);
+	/*
+	 * Manual actions, refused ones included, go to the audit: who asked
+	 * for what from where, and the outcome.
+	 */
+	if (rq->route != NULL && gw_route_action(rq->route) != NULL
+	    && strcmp(method, "HEAD") != 0) {
+		gw_request req;
+
+		memset(&req, 0, sizeof(req));
+		req.path   = url;
+		req.actor  = rq->actor;
+		req.role   = rq->role;
+		req.remote = rq->remote;
 		cf_log_kv(CF_LOG_INFO, rq->param[0] ? rq->param : NULL, NULL,
-		    "manual action", "path", url, "status", status, "remote",
-		    remote, NULL);
+		    "manual action", "action", gw_route_action(rq->route),
+		    "path", url, "status", status, "remote", rq->remote,
+		    "actor", rq->actor, "detail", out->detail, NULL);
+		gw_audit_record(app->audit, &req, method,
+		    gw_route_action(rq->route),
+		    out->job[0] != '\0' ? out->job : rq->param, out->status,
+		    out->detail);
 	}
 	return (ret);
 }
@@ -134,6 +231,107 @@ http_query(void *conn, const char *name)
 {
 	return (MHD_lookup_connection_value(
 	    (struct MHD_Connection *) conn, MHD_GET_ARGUMENT_KIND, name));
+}
+
+static const char *
+http_header(void *conn, const char *name)
+{
+	return (MHD_lookup_connection_value(
+	    (struct MHD_Connection *) conn, MHD_HEADER_KIND, name));
+}
+
+/*
+ * Who may call what: the role a request needs. An /api path that matches
+ * no route needs a token too, so that only a caller who has one learns
+ * which routes exist.
+ */
+static int
+http_needed_role(const gw_app *app, const gw_route *route, const char *url)
+{
+	if (route == NULL) {
+		return (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0
+		        ? GW_ROLE_VIEWER
+		        : GW_ROLE_PUBLIC);
+	}
+	if (gw_route_role(route) == GW_ROLE_PUBLIC
+	    && strcmp(url, "/metrics") == 0 && app->cfg->metrics_auth) {
+		return (GW_ROLE_VIEWER);
+	}
+	return (gw_route_role(route));
+}
+
+/* 1 if a token of role `have` may call a route needing `need`. */
+static int
+http_role_ok(int need, int have)
+{
+	switch (need) {
+	case GW_ROLE_PUBLIC:
+		return (1);
+	case GW_ROLE_VIEWER:
+		return (have == GW_ROLE_VIEWER || have == GW_ROLE_ADMIN);
+	case GW_ROLE_ADMIN:
+		return (have == GW_ROLE_ADMIN);
+	case GW_ROLE_CRON:
+		return (have == GW_ROLE_CRON || have == GW_ROLE_ADMIN);
+	default:
+		return (0);
+	}
+}
+
+/*
+ * Checks the caller's token against the role needed. Returns 0 when the
+ * request may go on (rq->actor and rq->role set), else the status of the
+ * answer put in out: 401 (none, or not one of ours), 403 (a token whose
+ * role may not do this), 429 (this address failed too often lately).
+ */
+static int
+http_authorize(gw_app *app, struct MHD_Connection *conn, http_req *rq,
+    int need, gw_reply *out)
+{
+	int role = GW_ROLE_PUBLIC, absent = 0, wait;
+
+	if (need == GW_ROLE_PUBLIC) {
+		return (0);
+	}
+	if ((wait = gw_auth_throttled(app->auth, rq->remote)) > 0) {
+		gw_reply_error(out, 429,
+		    "too many failed authentications from %s: try again in "
+		    "%d s",
+		    rq->remote, wait);
+		out->retry_after = wait;
+		return (429);
+	}
+	if (gw_auth_check(app->auth,
+	        MHD_lookup_connection_value(
+	            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+	        &role, rq->actor, sizeof(rq->actor), &absent)
+	    != 200) {
+		if (absent) {
+			gw_reply_error(out, 401,
+			    "missing bearer token: send Authorization: Bearer "
+			    "<token> (CRONFLEET_ADMIN_TOKENS, "
+			    "CRONFLEET_VIEWER_TOKENS%s)",
+			    need == GW_ROLE_CRON ? ", CRON_SECRET" : "");
+			out->bearer = 1;
+		} else {
+			gw_auth_failed(app->auth, rq->remote);
+			gw_reply_error(out, 401, "invalid token");
+			out->bearer = 2;
+		}
+		return (401);
+	}
+	gw_auth_succeeded(app->auth, rq->remote);
+	rq->role = role;
+	if (!http_role_ok(need, role)) {
+		gw_reply_error(out, 403,
+		    "%s role required: token '%s' is a %s token",
+		    need == GW_ROLE_CRON ? "cron or admin"
+		    : need == GW_ROLE_ADMIN ? "admin"
+		                            : "viewer or admin",
+		    rq->actor, gw_role_name(role));
+		return (403);
+	}
+	return (0);
 }
 
 /*
@@ -151,34 +349,36 @@ http_begin(gw_http *h, struct MHD_Connection *conn, const char *url,
 	int         m;
 
 	memset(&out, 0, sizeof(out));
-	if (gw_route_needs_auth(url)) {
-		int a = gw_auth_check(&h->app->auth,
-		    MHD_lookup_connection_value(
-		        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
-		if (a == 401) {
-			gw_reply_error(&out, 401,
-			    "missing bearer token: send Authorization: "
-			    "Bearer <CRONFLEET_ADMIN_TOKEN>");
-			out.bearer = 1;
-			return (http_send(conn, rq, method, url, &out));
-		}
-		if (a != 200) {
-			gw_reply_error(&out, 403, "invalid admin token");
-			return (http_send(conn, rq, method, url, &out));
-		}
-	}
-
+	http_remote(conn, rq->remote, sizeof(rq->remote));
+	snprintf(rq->actor, sizeof(rq->actor), "-");
 	m = gw_route_match(
 	    method, url, &rq->route, rq->param, sizeof(rq->param), &allow);
+	if (m != GW_MATCH_FOUND) {
+		rq->route = NULL;
+	}
+	/* Authentication comes first: without a token, no route is told. */
+	if (http_authorize(h->app, conn, rq,
+	        http_needed_role(h->app, rq->route, url), &out)
+	    != 0) {
+		/*
+		 * A wrong token or a viewer's attempt at an action is
+		 * audited; a request without a token, or refused unread
+		 * while its address is slowed down, is only logged.
+		 */
+		if (out.status == 429 || out.bearer == 1) {
+			rq->route = NULL;
+		}
+		return (http_send(conn, rq, method, url, &out, h->app));
+	}
 	if (m == GW_MATCH_NOT_FOUND) {
 		gw_reply_error(&out, 404, "no such route");
-		return (http_send(conn, rq, method, url, &out));
+		return (http_send(conn, rq, method, url, &out, h->app));
 	}
 	if (m == GW_MATCH_BAD_METHOD) {
 		gw_reply_error(
 		    &out, 405, "method not allowed; allowed: %s", allow);
 		out.allow = allow;
-		return (http_send(conn, rq, method, url, &out));
+		return (http_send(conn, rq, method, url, &out, h->app));
 	}
 
 	cl = MHD_lookup_connection_value(
@@ -187,10 +387,9 @@ http_begin(gw_http *h, struct MHD_Connection *conn, const char *url,
 		char              *end;
 		unsigned long long n = strtoull(cl, &end, 10);
 		if (*end == '\0' && n > GW_MAX_BODY) {
-			rq->route = NULL;
 			gw_reply_error(&out, 413, "request body over %d bytes",
 			    GW_MAX_BODY);
-			return (http_send(conn, rq, method, url, &out));
+			return (http_send(conn, rq, method, url, &out, h->app));
 		}
 	}
 	/* Wait for the body (or its absence) before answering. */
@@ -240,7 +439,7 @@ http_finish(gw_http *h, struct MHD_Connection *conn, const char *url,
 	if (rq->too_big) {
 		gw_reply_error(
 		    &out, 413, "request body over %d bytes", GW_MAX_BODY);
-		return (http_send(conn, rq, method, url, &out));
+		return (http_send(conn, rq, method, url, &out, h->app));
 	}
 	ws = rq->body != NULL ? strspn(rq->body, " \t\r\n") : 0;
 	if (rq->body != NULL && ws < rq->len) {
@@ -270,13 +469,13 @@ http_finish(gw_http *h, struct MHD_Connection *conn, const char *url,
 			    : 0;
 			gw_reply_error(&out, 400,
 			    "malformed JSON in request body at byte %zu", at);
-			return (http_send(conn, rq, method, url, &out));
+			return (http_send(conn, rq, method, url, &out, h->app));
 		}
 		if (!cJSON_IsObject(body)) {
 			cJSON_Delete(body);
 			gw_reply_error(
 			    &out, 400, "request body must be a JSON object");
-			return (http_send(conn, rq, method, url, &out));
+			return (http_send(conn, rq, method, url, &out, h->app));
 		}
 	}
 
@@ -284,11 +483,15 @@ http_finish(gw_http *h, struct MHD_Connection *conn, const char *url,
 	req.path  = url;
 	req.param = rq->param;
 	req.body  = body;
-	req.query = http_query;
-	req.conn  = conn;
+	req.query  = http_query;
+	req.header = http_header;
+	req.conn   = conn;
+	req.actor  = rq->actor;
+	req.role   = rq->role;
+	req.remote = rq->remote;
 	gw_route_run(h->app, rq->route, &req, &out);
 	cJSON_Delete(body);
-	return (http_send(conn, rq, method, url, &out));
+	return (http_send(conn, rq, method, url, &out, h->app));
 }
 
 static enum MHD_Result

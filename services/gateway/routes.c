@@ -17,14 +17,9 @@
 #include "cf_time.h"
 #include "gateway.h"
 
-/* The history length when none is asked, and the most (COMMANDS.md). */
-#define HISTORY_DEFAULT 20
-#define HISTORY_MAX 1000
+/* next-sync-times: fires per job when none is asked, and the most. */
 #define NEXT_DEFAULT 5
 #define NEXT_MAX 100
-/* GET /api/v1/jobs/{job}: its next fires and last runs. */
-#define JOB_FIRES 10
-#define JOB_RUNS 10
 
 typedef void (*route_fn)(gw_app *app, const gw_request *rq, gw_reply *out);
 
@@ -35,7 +30,8 @@ struct gw_route {
 	const char *path;
 	int         scoped; /* under a scheduler prefix */
 	int         body;   /* reads an optional JSON body */
-	int         action; /* changes something: audited */
+	int         role;   /* enum gw_role: who may call it */
+	const char *action; /* a manual action, audited under this name */
 	const char *allow;
 	route_fn    fn;
 };
@@ -48,8 +44,8 @@ static const char *const prefixes[] = {
 /* ---- replies ------------------------------------------------------ */
 
 /* Answers {"success":true,"data":data}; takes data. */
-static void
-reply_data(gw_reply *out, cJSON *data)
+void
+gw_reply_data(gw_reply *out, cJSON *data)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -64,6 +60,17 @@ reply_data(gw_reply *out, cJSON *data)
 	cJSON_AddItemToObject(o, "success", cJSON_CreateTrue());
 	cJSON_AddItemToObject(o, "data", data);
 	out->body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (out->body == NULL) {
+		out->status = 500;
+	}
+}
+
+void
+gw_reply_json(gw_reply *out, int status, cJSON *o)
+{
+	out->status = status;
+	out->body   = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 	if (out->body == NULL) {
 		out->status = 500;
@@ -87,12 +94,16 @@ gw_reply_error(gw_reply *out, int status, const char *fmt, ...)
 	}
 	cJSON_AddItemToObject(o, "success", cJSON_CreateFalse());
 	cJSON_AddStringToObject(o, "error", msg);
+	/* The audit's detail of a failed action is its error. */
+	if (out->detail[0] == '\0') {
+		snprintf(out->detail, sizeof(out->detail), "%.200s", msg);
+	}
 	out->body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 }
 
-static void
-reply_result(gw_reply *out, gw_result *res)
+void
+gw_reply_result(gw_reply *out, gw_result *res)
 {
 	gw_reply_error(out, res->status, "%s", res->error);
 }
@@ -101,8 +112,8 @@ reply_result(gw_reply *out, gw_result *res)
  * Copies a value a client sent into dst for an error message: at most
  * 64 bytes, printable ASCII only, since cJSON does not check UTF-8.
  */
-static const char *
-echo_safe(char *dst, size_t len, const char *src)
+const char *
+gw_echo_safe(char *dst, size_t len, const char *src)
 {
 	size_t i;
 
@@ -118,8 +129,8 @@ echo_safe(char *dst, size_t len, const char *src)
  * Reads the query argument name as an integer in [1, max]. Returns 0 with
  * *out set (def when absent), or 400 with out filled in.
  */
-static int
-query_int(const gw_request *rq, const char *name, int def, int max, int *value,
+int
+gw_query_int(const gw_request *rq, const char *name, int def, int max, int *value,
     gw_reply *out)
 {
 	const char *s = rq->query(rq->conn, name);
@@ -135,7 +146,7 @@ query_int(const gw_request *rq, const char *name, int def, int max, int *value,
 	if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < 1 || v > max) {
 		gw_reply_error(out, 400,
 		    "query '%s': '%s' is not an integer from 1 to %d", name,
-		    echo_safe(safe, sizeof(safe), s), max);
+		    gw_echo_safe(safe, sizeof(safe), s), max);
 		return (400);
 	}
 	*value = (int) v;
@@ -143,8 +154,8 @@ query_int(const gw_request *rq, const char *name, int def, int max, int *value,
 }
 
 /* 1 if job is a valid name; otherwise answers 400 and returns 0. */
-static int
-job_valid(const char *job, gw_reply *out)
+int
+gw_job_valid(const char *job, gw_reply *out)
 {
 	char safe[80];
 
@@ -154,7 +165,7 @@ job_valid(const char *job, gw_reply *out)
 	gw_reply_error(out, 400,
 	    "invalid job name '%s': expected 1 to %d characters of "
 	    "A-Z a-z 0-9 _ -",
-	    echo_safe(safe, sizeof(safe), job), CF_PROTO_MAX_NAME);
+	    gw_echo_safe(safe, sizeof(safe), job), CF_PROTO_MAX_NAME);
 	return (0);
 }
 
@@ -163,8 +174,8 @@ job_valid(const char *job, gw_reply *out)
  * "tz"), or null for a job without a schedule of its own or one the
  * gateway cannot read.
  */
-static cJSON *
-describe(const char *expr, const char *tz)
+cJSON *
+gw_describe(const char *expr, const char *tz)
 {
 	cf_cron_opts o = { 0 };
 	cf_cron     *c = NULL;
@@ -184,18 +195,18 @@ describe(const char *expr, const char *tz)
 }
 
 /* A clock command whose data is the answer. */
-static void
-route_clock(
+void
+gw_route_clock(
     gw_app *app, const char *cmd, const char *job, int n, gw_reply *out)
 {
 	gw_result res;
 	int64_t   deadline = gw_now_ms() + app->cfg->timeout_ms;
 
 	if (gw_upstream_call(app->up, GW_CLOCK, cmd, job, n, deadline, &res)) {
-		reply_result(out, &res);
+		gw_reply_result(out, &res);
 		return;
 	}
-	reply_data(out, res.data);
+	gw_reply_data(out, res.data);
 }
 
 /* ---- routes ------------------------------------------------------- */
@@ -210,12 +221,12 @@ route_healthz(gw_app *app, const gw_request *rq, gw_reply *out)
 	if (d != NULL) {
 		cJSON_AddStringToObject(d, "status", "ok");
 	}
-	reply_data(out, d);
+	gw_reply_data(out, d);
 }
 
 /* The job named job in the clock's jobs array, or NULL. */
-static cJSON *
-jobs_find(cJSON *jobs, const char *job)
+cJSON *
+gw_jobs_find(cJSON *jobs, const char *job)
 {
 	cJSON *j;
 
@@ -246,7 +257,7 @@ status_merge(cJSON *jobs, const char *svc, cJSON *st)
 		cJSON      *j, *run;
 		const char *owner;
 
-		if (name == NULL || (j = jobs_find(jobs, name)) == NULL) {
+		if (name == NULL || (j = gw_jobs_find(jobs, name)) == NULL) {
 			continue;
 		}
 		owner = cJSON_GetStringValue(
@@ -305,22 +316,11 @@ status_leader(cJSON *st)
 	return (l);
 }
 
-/* One service's answer to a command, asked on its own thread. */
-typedef struct svc_ask {
-	gw_app     *app;
-	const char *cmd;
-	int         svc;
-	int64_t     deadline;
-	int         asked; /* set by the caller: ask this one */
-	int         threaded;
-	pthread_t   thr;
-	gw_result   res;
-} svc_ask;
 
 static void *
-svc_ask_run(void *arg)
+ask_run(void *arg)
 {
-	svc_ask *a = arg;
+	gw_ask *a = arg;
 
 	gw_upstream_call(
 	    a->app->up, a->svc, a->cmd, NULL, 0, a->deadline, &a->res);
@@ -333,12 +333,12 @@ svc_ask_run(void *arg)
  * others' time; returns when all have answered or given up. Without a
  * thread a service is asked inline: slower, still right.
  */
-static void
-svc_ask_all(
-    gw_app *app, svc_ask *ask, const char *cmd, int64_t deadline)
+void
+gw_ask_all(
+    gw_app *app, gw_ask *ask, const char *cmd, int64_t deadline)
 {
 	for (int svc = 0; svc < GW_NSERVICES; svc++) {
-		svc_ask *a = &ask[svc];
+		gw_ask *a = &ask[svc];
 
 		if (!a->asked) {
 			continue;
@@ -347,14 +347,33 @@ svc_ask_all(
 		a->cmd      = cmd;
 		a->svc      = svc;
 		a->deadline = deadline;
-		a->threaded = pthread_create(&a->thr, NULL, svc_ask_run, a) == 0;
+		a->threaded = pthread_create(&a->thr, NULL, ask_run, a) == 0;
 		if (!a->threaded) {
-			svc_ask_run(a);
+			ask_run(a);
 		}
 	}
 	for (int svc = 0; svc < GW_NSERVICES; svc++) {
 		if (ask[svc].threaded) {
 			pthread_join(ask[svc].thr, NULL);
+		}
+	}
+}
+
+/* Adds "description" (the schedule in words) to each job of jobs. */
+static void
+jobs_describe(cJSON *jobs)
+{
+	cJSON *j;
+
+	cJSON_ArrayForEach(j, jobs)
+	{
+		if (cJSON_IsObject(j) && !cJSON_HasObjectItem(j, "description")) {
+			cJSON_AddItemToObject(j, "description",
+			    gw_describe(cJSON_GetStringValue(
+			                    cJSON_GetObjectItemCaseSensitive(
+			                        j, "schedule")),
+			        cJSON_GetStringValue(
+			            cJSON_GetObjectItemCaseSensitive(j, "tz"))));
 		}
 	}
 }
@@ -373,20 +392,20 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 {
 	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
 	gw_result   st, jobs;
-	svc_ask     ask[GW_NSERVICES];
+	gw_ask     ask[GW_NSERVICES];
 	cJSON      *d, *svcs, *j, *v;
 	const char *sched;
 
 	(void) rq;
 	if (gw_upstream_call(
 	        app->up, GW_CLOCK, "status", NULL, 0, deadline, &st)) {
-		reply_result(out, &st);
+		gw_reply_result(out, &st);
 		return;
 	}
 	if (gw_upstream_call(
 	        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
 		cJSON_Delete(st.data);
-		reply_result(out, &jobs);
+		gw_reply_result(out, &jobs);
 		return;
 	}
 	if (!cJSON_IsArray(jobs.data)) {
@@ -402,6 +421,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 			cJSON_AddNullToObject(j, "last_run");
 		}
 	}
+	jobs_describe(jobs.data);
 
 	memset(ask, 0, sizeof(ask));
 	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
@@ -409,7 +429,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 		    = jobs_owned_by(jobs.data, gw_service_name(svc))
 		    && gw_upstream_enabled(app->up, svc);
 	}
-	svc_ask_all(app, ask, "status", deadline);
+	gw_ask_all(app, ask, "status", deadline);
 
 	d    = cJSON_CreateObject();
 	svcs = cJSON_CreateObject();
@@ -418,7 +438,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 	}
 	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
 		const char *name = gw_service_name(svc);
-		svc_ask    *a    = &ask[svc];
+		gw_ask    *a    = &ask[svc];
 
 		if (a->asked && a->res.status == 0) {
 			status_merge(jobs.data, name, a->res.data);
@@ -454,14 +474,22 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 	cJSON_AddItemToObject(d, "jobs", jobs.data);
 	cJSON_AddItemToObject(d, "services", svcs);
 	cJSON_Delete(st.data);
-	reply_data(out, d);
+	gw_reply_data(out, d);
 }
 
 static void
 route_tasks(gw_app *app, const gw_request *rq, gw_reply *out)
 {
+	gw_result res;
+
 	(void) rq;
-	route_clock(app, "jobs", NULL, 0, out);
+	if (gw_upstream_call(app->up, GW_CLOCK, "jobs", NULL, 0,
+	        gw_now_ms() + app->cfg->timeout_ms, &res)) {
+		gw_reply_result(out, &res);
+		return;
+	}
+	jobs_describe(res.data);
+	gw_reply_data(out, res.data);
 }
 
 static void
@@ -470,264 +498,67 @@ route_next(gw_app *app, const gw_request *rq, gw_reply *out)
 	const char *job = rq->query(rq->conn, "job");
 	int         n;
 
-	if (query_int(rq, "n", NEXT_DEFAULT, NEXT_MAX, &n, out) != 0) {
+	if (gw_query_int(rq, "n", NEXT_DEFAULT, NEXT_MAX, &n, out) != 0) {
 		return;
 	}
-	if (job != NULL && !job_valid(job, out)) {
+	if (job != NULL && !gw_job_valid(job, out)) {
 		return;
 	}
-	route_clock(app, "next", job, n, out);
+	gw_route_clock(app, "next", job, n, out);
 }
 
-static void
-route_trigger(gw_app *app, const gw_request *rq, gw_reply *out)
+/*
+ * Asks the clock for a manual fire of job: the fire is in the ledger and
+ * its tick published before the clock answers (COMMANDS.md).
+ */
+int
+gw_trigger(gw_app *app, const char *job, int64_t deadline, gw_result *res)
 {
-	if (!job_valid(rq->param, out)) {
+	return (gw_upstream_call(
+	    app->up, GW_CLOCK, "trigger", job, 0, deadline, res));
+}
+
+/* The fire's id as the audit's detail. */
+static void
+trigger_detail(gw_reply *out, const cJSON *fire)
+{
+	const char *id = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(fire, "fire_id"));
+
+	if (id != NULL) {
+		snprintf(out->detail, sizeof(out->detail), "fire %s", id);
+	}
+}
+
+void
+gw_route_trigger(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	gw_result res;
+
+	if (!gw_job_valid(rq->param, out)) {
 		return;
 	}
-	route_clock(app, "trigger", rq->param, 0, out);
+	if (gw_trigger(app, rq->param, gw_now_ms() + app->cfg->timeout_ms,
+	        &res)) {
+		gw_reply_result(out, &res);
+		return;
+	}
+	trigger_detail(out, res.data);
+	gw_reply_data(out, res.data);
 }
 
 static void
 route_start(gw_app *app, const gw_request *rq, gw_reply *out)
 {
 	(void) rq;
-	route_clock(app, "start", NULL, 0, out);
+	gw_route_clock(app, "start", NULL, 0, out);
 }
 
 static void
 route_stop(gw_app *app, const gw_request *rq, gw_reply *out)
 {
 	(void) rq;
-	route_clock(app, "stop", NULL, 0, out);
-}
-
-/* When an entry of the history happened, in ms (0 if it does not say). */
-static int64_t
-history_at(const cJSON *e)
-{
-	const char *s = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(e, "started_at"));
-	int64_t     ms;
-
-	if (s == NULL) {
-		s = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(e, "recorded_at"));
-	}
-	return (s != NULL && cf_rfc3339_parse(s, &ms) == 0 ? ms : 0);
-}
-
-static int
-history_newer_first(const void *a, const void *b)
-{
-	int64_t x = history_at(*(cJSON *const *) a);
-	int64_t y = history_at(*(cJSON *const *) b);
-	return (x < y ? 1 : x > y ? -1 : 0);
-}
-
-/*
- * Adds the ledger's skipped fires of job (the clock's "history") to
- * runs, as entries shaped like runs with status "skipped", the reason as error
- * and "source":"clock"; then keeps the limit newest. On out of memory
- * runs keeps what it had.
- */
-static void
-history_merge(cJSON *runs, cJSON *ledger, const char *job, int limit)
-{
-	static const char *const copied[] = { "fire_id", "trigger",
-		"scheduled_for", "recorded_at" };
-	static const char *const nulls[] = { "run_id", "attempt", "started_at",
-		"finished_at", "result" };
-	cJSON  *f, **all;
-	int     n, k = 0;
-
-	if (!cJSON_IsArray(runs) || !cJSON_IsArray(ledger)) {
-		return;
-	}
-	cJSON_ArrayForEach(f, ledger)
-	{
-		const char *outcome = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(f, "outcome"));
-		cJSON      *e, *v;
-
-		if (outcome == NULL || strcmp(outcome, "skipped") != 0
-		    || (e = cJSON_CreateObject()) == NULL) {
-			continue;
-		}
-		for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
-			cJSON_AddNullToObject(e, nulls[i]);
-		}
-		for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
-			v = cJSON_GetObjectItemCaseSensitive(f, copied[i]);
-			cJSON_AddItemToObject(e, copied[i],
-			    v != NULL ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
-		}
-		cJSON_AddStringToObject(e, "job", job);
-		cJSON_AddStringToObject(e, "status", "skipped");
-		v = cJSON_GetObjectItemCaseSensitive(f, "reason");
-		cJSON_AddItemToObject(e, "error",
-		    v != NULL ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
-		cJSON_AddStringToObject(e, "source", "clock");
-		cJSON_AddItemToArray(runs, e);
-	}
-	n = cJSON_GetArraySize(runs);
-	if ((all = calloc((size_t) (n > 0 ? n : 1), sizeof(*all))) == NULL) {
-		return;
-	}
-	while (cJSON_GetArraySize(runs) > 0) {
-		all[k++] = cJSON_DetachItemFromArray(runs, 0);
-	}
-	qsort(all, (size_t) k, sizeof(*all), history_newer_first);
-	for (int i = 0; i < k; i++) {
-		if (i < limit) {
-			cJSON_AddItemToArray(runs, all[i]);
-		} else {
-			cJSON_Delete(all[i]);
-		}
-	}
-	free(all);
-}
-
-/*
- * A job's runs, from the service that owns the job: the clock's jobs
- * say which one, so the gateway needs no table of its own.
- */
-static cJSON *history_fetch(gw_app *app, const char *job,
-    const char *owner, int limit, int64_t deadline, gw_reply *out);
-
-static void
-route_history(gw_app *app, const gw_request *rq, gw_reply *out)
-{
-	const char *job = rq->query(rq->conn, "job");
-	cJSON      *runs;
-	int         limit;
-
-	if (job == NULL || job[0] == '\0') {
-		gw_reply_error(out, 400, "query 'job' is required");
-		return;
-	}
-	if (!job_valid(job, out)
-	    || query_int(
-	           rq, "limit", HISTORY_DEFAULT, HISTORY_MAX, &limit, out)
-	        != 0) {
-		return;
-	}
-	runs = history_fetch(
-	    app, job, NULL, limit, gw_now_ms() + app->cfg->timeout_ms, out);
-	if (runs != NULL) {
-		reply_data(out, runs);
-	}
-}
-
-/*
- * The limit newest runs of job from its owner, merged with the clock's
- * skipped fires; or NULL with out filled in (404, 502, 503, 504). owner
- * is the job's service when the caller already has it from the clock
- * (one request less), else NULL: the clock's jobs say.
- */
-static cJSON *
-history_fetch(gw_app *app, const char *job, const char *owner, int limit,
-    int64_t deadline, gw_reply *out)
-{
-	gw_result res, ledger, jobs = { 0 };
-	int       svc;
-
-	if (owner == NULL) {
-		if (gw_upstream_call(
-		        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
-			reply_result(out, &jobs);
-			return (NULL);
-		}
-		owner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    jobs_find(jobs.data, job), "service"));
-	}
-	if (owner == NULL) {
-		cJSON_Delete(jobs.data);
-		gw_reply_error(out, 404, "unknown job '%s'", job);
-		return (NULL);
-	}
-	if ((svc = gw_service_find(owner)) <= GW_CLOCK) {
-		char safe[80];
-		gw_reply_error(out, 502,
-		    "job '%s' belongs to '%s', which the gateway does not "
-		    "know",
-		    job, echo_safe(safe, sizeof(safe), owner));
-		cJSON_Delete(jobs.data);
-		return (NULL);
-	}
-	cJSON_Delete(jobs.data);
-	if (gw_upstream_call(
-	        app->up, svc, "history", job, limit, deadline, &res)) {
-		reply_result(out, &res);
-		return (NULL);
-	}
-	/*
-	 * Fires the clock did not publish (paused, stopped, missed, DST gap)
-	 * have no run at the owner; the clock's ledger has them with their
-	 * reason. Without it the history would just show a hole.
-	 */
-	if (gw_upstream_call(
-	        app->up, GW_CLOCK, "history", job, limit, deadline, &ledger)
-	    == 0) {
-		history_merge(res.data, ledger.data, job, limit);
-		cJSON_Delete(ledger.data);
-	}
-	return (res.data);
-}
-
-/*
- * One job as a person wants to see it: the clock's view (schedule, zone,
- * policies, next JOB_FIRES fires with DST marks), the schedule in words,
- * and its last runs (as in history).
- */
-static void
-route_job(gw_app *app, const gw_request *rq, gw_reply *out)
-{
-	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
-	gw_result   next;
-	cJSON      *runs;
-	const char *expr, *tz;
-
-	if (!job_valid(rq->param, out)) {
-		return;
-	}
-	if (gw_upstream_call(app->up, GW_CLOCK, "next", rq->param, JOB_FIRES,
-	        deadline, &next)) {
-		reply_result(out, &next);
-		return;
-	}
-	/* The clock's job object names its owner: no "jobs" round trip. */
-	if ((runs = history_fetch(app, rq->param,
-	         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	             next.data, "service")),
-	         JOB_RUNS, deadline, out))
-	    == NULL) {
-		cJSON_Delete(next.data);
-		return;
-	}
-	expr = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(next.data, "schedule"));
-	tz = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(next.data, "tz"));
-	cJSON_AddItemToObject(next.data, "description", describe(expr, tz));
-	cJSON_AddItemToObject(next.data, "last_runs", runs);
-	reply_data(out, next.data);
-}
-
-static void
-route_pause(gw_app *app, const gw_request *rq, gw_reply *out)
-{
-	if (job_valid(rq->param, out)) {
-		route_clock(app, "pause", rq->param, 0, out);
-	}
-}
-
-static void
-route_resume(gw_app *app, const gw_request *rq, gw_reply *out)
-{
-	if (job_valid(rq->param, out)) {
-		route_clock(app, "resume", rq->param, 0, out);
-	}
+	gw_route_clock(app, "stop", NULL, 0, out);
 }
 
 /*
@@ -738,7 +569,7 @@ route_resume(gw_app *app, const gw_request *rq, gw_reply *out)
 static void
 route_readyz(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	svc_ask ask[GW_NSERVICES];
+	gw_ask ask[GW_NSERVICES];
 	cJSON  *d, *svcs;
 	int     ready = 1;
 
@@ -747,11 +578,11 @@ route_readyz(gw_app *app, const gw_request *rq, gw_reply *out)
 	for (int svc = GW_CLOCK; svc < GW_NSERVICES; svc++) {
 		ask[svc].asked = gw_upstream_enabled(app->up, svc);
 	}
-	svc_ask_all(app, ask, "ping", gw_now_ms() + app->cfg->timeout_ms);
+	gw_ask_all(app, ask, "ping", gw_now_ms() + app->cfg->timeout_ms);
 	d    = cJSON_CreateObject();
 	svcs = cJSON_CreateObject();
 	for (int svc = GW_CLOCK; svc < GW_NSERVICES; svc++) {
-		svc_ask *a = &ask[svc];
+		gw_ask *a = &ask[svc];
 		if (!a->asked) {
 			continue;
 		}
@@ -782,26 +613,73 @@ route_readyz(gw_app *app, const gw_request *rq, gw_reply *out)
 	}
 	cJSON_AddBoolToObject(d, "ready", 1);
 	cJSON_AddItemToObject(d, "services", svcs);
-	reply_data(out, d);
+	gw_reply_data(out, d);
 }
 
 /* ---- matching ----------------------------------------------------- */
 
+#define PUB GW_ROLE_PUBLIC
+#define VIEW GW_ROLE_VIEWER
+#define ADM GW_ROLE_ADMIN
+#define CRON GW_ROLE_CRON
+#define GETS "GET, HEAD"
+
 static const gw_route routes[] = {
-	{ "GET", "/healthz", 0, 0, 0, "GET, HEAD", route_healthz },
-	{ "GET", "/readyz", 0, 0, 0, "GET, HEAD", route_readyz },
-	{ "GET", "/status", 1, 0, 0, "GET, HEAD", route_status },
-	{ "GET", "/tasks", 1, 0, 0, "GET, HEAD", route_tasks },
-	{ "GET", "/next-sync-times", 1, 0, 0, "GET, HEAD", route_next },
-	{ "GET", "/history", 1, 0, 0, "GET, HEAD", route_history },
-	{ "POST", "/trigger/{job}", 1, 1, 1, "POST", route_trigger },
-	{ "POST", "/start", 1, 1, 1, "POST", route_start },
-	{ "POST", "/stop", 1, 1, 1, "POST", route_stop },
-	{ "GET", "/api/v1/jobs", 0, 0, 0, "GET, HEAD", route_tasks },
-	{ "GET", "/api/v1/jobs/{job}", 0, 0, 0, "GET, HEAD", route_job },
-	{ "POST", "/api/v1/jobs/{job}/pause", 0, 1, 1, "POST", route_pause },
-	{ "POST", "/api/v1/jobs/{job}/resume", 0, 1, 1, "POST",
-	    route_resume },
+	/* For probes, scrapers and browsers: no token. */
+	{ "GET", "/healthz", 0, 0, PUB, NULL, GETS, route_healthz },
+	{ "GET", "/readyz", 0, 0, PUB, NULL, GETS, route_readyz },
+	{ "GET", "/metrics", 0, 0, PUB, NULL, GETS, gw_route_metrics },
+	{ "GET", "/admin/scheduler", 0, 0, PUB, NULL, GETS, gw_route_web },
+	{ "GET", "/admin/scheduler/{asset}", 0, 0, PUB, NULL, GETS,
+	    gw_route_web },
+	{ "GET", "/api/v1/openapi.json", 0, 0, PUB, NULL, GETS,
+	    gw_route_openapi },
+
+	/* The scheduler, under both prefixes (the seeds' scripts). */
+	{ "GET", "/status", 1, 0, VIEW, NULL, GETS, route_status },
+	{ "GET", "/tasks", 1, 0, VIEW, NULL, GETS, route_tasks },
+	{ "GET", "/next-sync-times", 1, 0, VIEW, NULL, GETS, route_next },
+	{ "GET", "/history", 1, 0, VIEW, NULL, GETS, gw_route_history },
+	{ "POST", "/trigger/{job}", 1, 1, ADM, "trigger", "POST",
+	    gw_route_trigger },
+	{ "POST", "/start", 1, 1, ADM, "start", "POST", route_start },
+	{ "POST", "/stop", 1, 1, ADM, "stop", "POST", route_stop },
+
+	/* Jobs. */
+	{ "GET", "/api/v1/jobs", 0, 0, VIEW, NULL, GETS, route_tasks },
+	{ "GET", "/api/v1/jobs/{job}", 0, 0, VIEW, NULL, GETS,
+	    gw_route_job },
+	{ "POST", "/api/v1/jobs/{job}/trigger", 0, 1, ADM, "trigger", "POST",
+	    gw_route_trigger },
+	{ "POST", "/api/v1/jobs/{job}/pause", 0, 1, ADM, "pause", "POST",
+	    gw_route_pause },
+	{ "POST", "/api/v1/jobs/{job}/resume", 0, 1, ADM, "resume", "POST",
+	    gw_route_resume },
+	{ "PUT", "/api/v1/jobs/{job}/schedule", 0, 1, ADM, "schedule", "PUT",
+	    gw_route_schedule },
+
+	/* The seeds' admin and external cron endpoints. */
+	{ "GET", "/api/admin/jobs", 0, 0, VIEW, NULL, "GET, HEAD, POST",
+	    gw_route_admin_jobs },
+	{ "POST", "/api/admin/jobs", 0, 1, ADM, "trigger", "GET, HEAD, POST",
+	    gw_route_admin_trigger },
+	{ "GET", "/api/v1/admin/jobs", 0, 0, VIEW, NULL, "GET, HEAD, POST",
+	    gw_route_admin_jobs },
+	{ "POST", "/api/v1/admin/jobs", 0, 1, ADM, "trigger",
+	    "GET, HEAD, POST", gw_route_admin_trigger },
+	{ "GET", "/api/cron/{job}", 0, 0, CRON, "cron", "GET, HEAD, POST",
+	    gw_route_cron },
+	{ "POST", "/api/cron/{job}", 0, 1, ADM, "cron", "GET, HEAD, POST",
+	    gw_route_cron },
+	{ "GET", "/api/v1/cron/{job}", 0, 0, CRON, "cron", "GET, HEAD, POST",
+	    gw_route_cron },
+	{ "POST", "/api/v1/cron/{job}", 0, 1, ADM, "cron", "GET, HEAD, POST",
+	    gw_route_cron },
+
+	/* Who am I, what happened, what is happening. */
+	{ "GET", "/api/v1/whoami", 0, 0, VIEW, NULL, GETS, gw_route_whoami },
+	{ "GET", "/api/v1/audit", 0, 0, VIEW, NULL, GETS, gw_route_audit },
+	{ "GET", "/api/v1/events", 0, 0, VIEW, NULL, GETS, gw_route_events },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -820,7 +698,7 @@ route_scope(const char *path)
 }
 
 /*
- * 1 if path matches the pattern pat, a "{job}" segment standing for one
+ * 1 if path matches the pattern pat, a "{name}" segment standing for one
  * non-empty segment, copied into param when it fits (a longer one is
  * left empty: no name is that long, and the route refuses it).
  */
@@ -828,10 +706,8 @@ static int
 route_path_match(
     const char *pat, const char *path, char *param, size_t paramlen)
 {
-	static const char slot[] = "{job}";
-
 	while (*pat != '\0') {
-		if (strncmp(pat, slot, sizeof(slot) - 1) == 0) {
+		if (*pat == '{') {
 			size_t n = strcspn(path, "/");
 			if (n == 0) {
 				return (0);
@@ -840,7 +716,8 @@ route_path_match(
 				memcpy(param, path, n);
 				param[n] = '\0';
 			}
-			pat += sizeof(slot) - 1;
+			pat += strcspn(pat, "}");
+			pat += *pat == '}';
 			path += n;
 			continue;
 		}
@@ -880,10 +757,15 @@ gw_route_match(const char *method, const char *path, const gw_route **route,
 }
 
 int
-gw_route_needs_auth(const char *path)
+gw_route_role(const gw_route *route)
 {
-	return (strncmp(path, "/api", 4) == 0
-	    && (path[4] == '\0' || path[4] == '/'));
+	return (route->role);
+}
+
+const char *
+gw_route_action(const gw_route *route)
+{
+	return (route->action);
 }
 
 int
@@ -892,10 +774,26 @@ gw_route_takes_body(const gw_route *route)
 	return (route->body);
 }
 
-int
-gw_route_is_action(const gw_route *route)
+size_t
+gw_routes_list(gw_route_info *out, size_t max)
 {
-	return (route->action);
+	size_t n = 0;
+
+	for (size_t i = 0; i < NROUTES; i++) {
+		size_t np = routes[i].scoped
+		    ? sizeof(prefixes) / sizeof(prefixes[0])
+		    : 1;
+		for (size_t k = 0; k < np; k++, n++) {
+			if (n >= max) {
+				continue;
+			}
+			out[n].method = routes[i].method;
+			out[n].role   = routes[i].role;
+			snprintf(out[n].path, sizeof(out[n].path), "%s%s",
+			    routes[i].scoped ? prefixes[k] : "", routes[i].path);
+		}
+	}
+	return (n);
 }
 
 void

@@ -171,9 +171,15 @@ upstream_reply(gw_upstream *s, const cf_reply *r, gw_result *res)
 {
 	if (!r->ok) {
 		const char *e = r->error != NULL ? r->error : "failed";
-		/* COMMANDS.md: "unknown job '<name>'". */
-		res->status = strncmp(e, "unknown job", 11) == 0 ? 404 : 502;
-		if (res->status == 404) {
+		/*
+		 * COMMANDS.md: "unknown job '<name>'"; a refusal of the
+		 * request's own values starts with "invalid " (the client's
+		 * mistake, said in the service's words).
+		 */
+		res->status = strncmp(e, "unknown job", 11) == 0 ? 404
+		    : strncmp(e, "invalid ", 8) == 0             ? 400
+		                                                 : 502;
+		if (res->status != 502) {
 			snprintf(res->error, sizeof(res->error), "%s", e);
 		} else {
 			snprintf(res->error, sizeof(res->error), "%s: %s",
@@ -199,6 +205,15 @@ int
 gw_upstream_call(gw_upstreams *u, int svc, const char *cmd, const char *job,
     int n, int64_t deadline_ms, gw_result *res)
 {
+	return (gw_upstream_call_args(
+	    u, svc, cmd, job, n, NULL, 0, deadline_ms, res));
+}
+
+int
+gw_upstream_call_args(gw_upstreams *u, int svc, const char *cmd,
+    const char *job, int n, const char *const *args, size_t nargs,
+    int64_t deadline_ms, gw_result *res)
+{
 	gw_upstream    *s = &u->svc[svc];
 	msgpack_sbuffer sb;
 	cf_command      c;
@@ -221,7 +236,9 @@ gw_upstream_call(gw_upstreams *u, int svc, const char *cmd, const char *job,
 	memset(&c, 0, sizeof(c));
 	c.cmd = (char *) cmd;
 	c.job = (char *) job;
-	c.n   = n;
+	c.n     = n;
+	c.args  = (char **) args;
+	c.nargs = nargs;
 	msgpack_sbuffer_init(&sb);
 	if ((rv = cf_proto_command_encode(&sb, &c)) != CF_OK) {
 		msgpack_sbuffer_destroy(&sb);

@@ -718,7 +718,7 @@ auth_missing_is_401(void **state)
 }
 
 static void
-auth_wrong_is_403(void **state)
+auth_wrong_is_401(void **state)
 {
 	static const char *const bad[] = {
 		"Authorization: Bearer wrong",
@@ -730,12 +730,12 @@ auth_wrong_is_403(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		http_do(&r, "GET", "/api/v1/scheduler/tasks", bad[i], NULL, 0);
-		assert_int_equal(r.status, 403);
-		assert_string_equal(error_of(&r), "invalid admin token");
+		assert_int_equal(r.status, 401);
+		assert_string_equal(error_of(&r), "invalid token");
 		http_free(&r);
 	}
 	http_do(&r, "POST", "/api/v1/scheduler/stop", bad[0], NULL, 0);
-	assert_int_equal(r.status, 403);
+	assert_int_equal(r.status, 401);
 	assert_int_equal(atomic_load(&clock_running), 1);
 	http_free(&r);
 	/* The scheme is case-insensitive (RFC 6750). */
@@ -801,8 +801,17 @@ tasks_are_the_clocks_jobs(void **state)
 	(void) state;
 
 	for (size_t i = 0; i < 2; i++) {
+		cJSON *j, *d;
+
 		api(&r, "GET", paths[i], NULL, 200);
-		assert_true(cJSON_Compare(data_of(&r), want, 1));
+		/* The gateway adds the schedule in words to each job. */
+		d = data_of(&r);
+		cJSON_ArrayForEach(j, d)
+		{
+			assert_non_null(cJSON_GetObjectItem(j, "description"));
+			cJSON_DeleteItemFromObject(j, "description");
+		}
+		assert_true(cJSON_Compare(d, want, 1));
 		http_free(&r);
 	}
 	cJSON_Delete(want);
@@ -1335,7 +1344,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(healthz_without_auth),
 		cmocka_unit_test(auth_missing_is_401),
-		cmocka_unit_test(auth_wrong_is_403),
+		cmocka_unit_test(auth_wrong_is_401),
 		cmocka_unit_test(status_merges_clock_and_owners),
 		cmocka_unit_test(tasks_are_the_clocks_jobs),
 		cmocka_unit_test(next_sync_times),
