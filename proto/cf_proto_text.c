@@ -39,7 +39,7 @@ static const text_form text_forms[] = {
 	{ "trigger", 'r', 0, 0, "trigger <job>" },
 	{ "pause", 'r', 0, 0, "pause <job>" },
 	{ "resume", 'r', 0, 0, "resume <job>" },
-	{ "history", 'r', 'o', 0, "history <job> [n]" },
+	{ "history", 'o', 'o', 'a', "history [job] [n] [key=value ...]" },
 	{ "next", 'o', 'o', 0, "next [job] [n]" },
 	{ "schedule", 'r', 0, 'e', "schedule <job> '<expr>'" },
 	{ "register", 'r', 0, 'a', "register <job> [arg ...]" },
@@ -257,14 +257,20 @@ text_words(char *line, cf_command *c, char *err, size_t errlen)
 	if (f->job == 'r' && i >= nw) {
 		return (usage(f, c->cmd, err, errlen));
 	}
-	/* With an optional job and an optional n, digits are n. */
+	/*
+	 * With an optional job and an optional n, digits are n; a word
+	 * holding '=' is an argument (history's filters), never either.
+	 */
 	if (f->job != 0 && i < nw
-	    && (f->job == 'r' || f->n == 0 || !is_count(w[i]))) {
+	    && (f->job == 'r'
+	        || (strchr(w[i], '=') == NULL
+	            && (f->n == 0 || !is_count(w[i])
+	                || (i + 1 < nw && is_count(w[i + 1])))))) {
 		if ((rv = set_job(c, w[i++], err, errlen)) != 0) {
 			return (rv);
 		}
 	}
-	if (f->n != 0 && i < nw) {
+	if (f->n != 0 && i < nw && strchr(w[i], '=') == NULL) {
 		if ((rv = set_n(c, w[i++], err, errlen)) != 0) {
 			return (rv);
 		}

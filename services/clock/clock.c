@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "lease.h"
 #include "ledger.h"
+#include "metrics.h"
 #include "schedule.h"
 
 #define CLOCK_WORKERS 2
@@ -51,7 +52,8 @@ struct clock_actor {
 	int64_t          started_at;
 	int64_t          real_start; /* real ms when virtual time began */
 	cf_pg *          pg_loop;
-	pthread_mutex_t  pg_mu; /* pg_cmd */
+	pthread_mutex_t  pg_mu; /* pg_cmd, last_manual */
+	int64_t          last_manual; /* the latest manual fire's instant */
 	cf_pg *          pg_cmd;
 	cf_pub *         pub; /* under pub_mu; only while leading */
 	pthread_mutex_t  pub_mu;
@@ -69,6 +71,7 @@ struct clock_actor {
 	atomic_bool      leading;
 	_Atomic uint64_t epoch;
 	int64_t          leader_since; /* unix ms, under mu */
+	clock_metrics *  metrics;      /* metrics.h, its own lock */
 };
 
 static int64_t
@@ -191,6 +194,16 @@ clock_emit(clock_actor *c, cf_pg *pg, const char *service, const char *job,
 	msgpack_sbuffer_destroy(&sb);
 	cf_log_kv(CF_LOG_INFO, job, NULL, "tick published", "fire_id",
 	    fire_id, "trigger", cf_trigger_name(trigger), NULL);
+	if (rv == CF_OK) {
+		/* Lateness in real ms: under virtual time at 3600x, virtual
+		 * ms would make every wake-up look an hour late. */
+		int64_t rate = c->cfg->virt_start < 0 || c->cfg->rate < 1
+		    ? 1
+		    : c->cfg->rate;
+		int64_t late = (now_ms(c) - at) / rate;
+		metrics_fire(c->metrics, job, trigger,
+		    trigger == CF_TRIGGER_SCHEDULE ? (late > 0 ? late : 0) : -1);
+	}
 	return (rv);
 }
 
@@ -403,6 +416,9 @@ pass_flush_skips(clock_actor *c, pass *p, uint64_t epoch)
 		    "skipped fires not recorded; retrying", "error", err, NULL);
 	} else {
 		char k[24];
+		for (size_t i = 0; i < p->nskip; i++) {
+			metrics_skip(c->metrics, p->skip[i].job, p->skip[i].reason);
+		}
 		snprintf(k, sizeof(k), "%zu", p->nskip);
 		cf_log_kv(CF_LOG_DEBUG, NULL, NULL, "skipped fires recorded",
 		    "fires", k, NULL);
@@ -602,8 +618,18 @@ job_json(const clock_job *j, const clock_sched *s)
 	cJSON_AddStringToObject(o, "job", j->name);
 	cJSON_AddStringToObject(o, "service", j->service);
 	cJSON_AddStringToObject(o, "schedule", j->expr);
-	cJSON_AddStringToObject(
-	    o, "tz", j->tz[0] ? j->tz : (s->default_tz[0] ? s->default_tz : "UTC"));
+	/* A schedule that names its zone (CRON_TZ=Zone expr) runs in it. */
+	if (strncmp(j->expr, "CRON_TZ=", 8) == 0
+	    || strncmp(j->expr, "TZ=", 3) == 0) {
+		const char *z = strchr(j->expr, '=') + 1;
+		snprintf(when, sizeof(when), "%.*s", (int) strcspn(z, " \t"), z);
+		cJSON_AddStringToObject(o, "tz", when);
+		when[0] = '\0';
+	} else {
+		cJSON_AddStringToObject(o, "tz",
+		    j->tz[0] ? j->tz
+		             : (s->default_tz[0] ? s->default_tz : "UTC"));
+	}
 	cJSON_AddBoolToObject(o, "enabled", j->enabled);
 	cJSON_AddBoolToObject(o, "paused", j->paused);
 	/*
@@ -911,9 +937,26 @@ cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 	}
 	snprintf(service, sizeof(service), "%s", c->sched.jobs[slot].service);
 	pthread_mutex_unlock(&c->mu);
+	/*
+	 * A fire is (job, instant): two people pressing "trigger" in the same
+	 * millisecond mean two fires, so each manual fire takes an instant of
+	 * its own, a millisecond after the last one if need be; one that
+	 * lands on a scheduled fire's instant moves on the same way.
+	 */
 	pthread_mutex_lock(&c->pg_mu);
-	rv = clock_emit(c, c->pg_cmd, service, cmd->job, at, CF_TRIGGER_MANUAL,
-	    fire_id, sizeof(fire_id));
+	if (at <= c->last_manual) {
+		at = c->last_manual + 1;
+	}
+	for (int tries = 0; tries < 5; tries++, at++) {
+		rv = clock_emit(c, c->pg_cmd, service, cmd->job, at,
+		    CF_TRIGGER_MANUAL, fire_id, sizeof(fire_id));
+		if (rv != CF_EEXIST) {
+			break;
+		}
+	}
+	if (rv == CF_OK) {
+		c->last_manual = at;
+	}
 	pthread_mutex_unlock(&c->pg_mu);
 	if (rv != CF_OK) {
 		snprintf(a->error, sizeof(a->error),
@@ -1027,35 +1070,126 @@ cmd_fires(clock_actor *c, const cf_command *cmd, answer *a)
 }
 
 /*
- * history <job> [n]: the job's latest fires in the ledger, published or
- * skipped with the reason, newest first; n default 20, at most 1000.
+ * history [job] [n] [outcome=published|skipped] [since=<t>]
+ * [before=<cursor>]: fires in the ledger (of job, or of every job),
+ * newest first by when they were recorded; n default 20, at most 1000.
+ * Each entry's "cursor" ("<recorded_at µs>:<seq>"), given back as
+ * before=, is the next page. An error about the arguments starts with
+ * "invalid " (the gateway answers it with 400).
  */
 #define HISTORY_DEFAULT 20
 #define HISTORY_MAX 1000
 
+/* 1 if s[0..len) is 1..18 decimal digits. */
+static int
+history_digits(const char *s, size_t len)
+{
+	if (len == 0 || len > 18) {
+		return (0);
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			return (0);
+		}
+	}
+	return (1);
+}
+
+/* Reads history's key=value arguments into q; -1 with a->error set. */
+static int
+history_args(const cf_command *cmd, ledger_query *q, answer *a)
+{
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		const char *arg = cmd->args[i];
+		const char *v   = strchr(arg, '=');
+		size_t      k   = v != NULL ? (size_t) (v - arg) : 0;
+
+		if (v == NULL) {
+			snprintf(a->error, sizeof(a->error),
+			    "invalid argument '%.40s': expected key=value "
+			    "(outcome, since, before)",
+			    arg);
+			return (-1);
+		}
+		v++;
+		if (k == 7 && strncmp(arg, "outcome", 7) == 0) {
+			if (strcmp(v, "published") == 0) {
+				q->outcome = 1;
+			} else if (strcmp(v, "skipped") == 0) {
+				q->outcome = 0;
+			} else {
+				snprintf(a->error, sizeof(a->error),
+				    "invalid outcome '%.40s': expected "
+				    "published or skipped",
+				    v);
+				return (-1);
+			}
+		} else if (k == 5 && strncmp(arg, "since", 5) == 0) {
+			/* Digits are unix ms, else RFC 3339. */
+			if (history_digits(v, strlen(v))) {
+				q->since = strtoll(v, NULL, 10);
+			} else if (cf_rfc3339_parse(v, &q->since) != 0) {
+				snprintf(a->error, sizeof(a->error),
+				    "invalid since '%.40s': expected an RFC "
+				    "3339 time or unix milliseconds",
+				    v);
+				return (-1);
+			}
+		} else if (k == 6 && strncmp(arg, "before", 6) == 0) {
+			const char *colon = strchr(v, ':');
+			if (colon == NULL
+			    || !history_digits(v, (size_t) (colon - v))
+			    || !history_digits(colon + 1, strlen(colon + 1))) {
+				snprintf(a->error, sizeof(a->error),
+				    "invalid before '%.40s': expected "
+				    "<unix microseconds>:<seq>, an entry's "
+				    "\"cursor\"",
+				    v);
+				return (-1);
+			}
+			q->before_us  = strtoll(v, NULL, 10);
+			q->before_seq = strtoll(colon + 1, NULL, 10);
+		} else {
+			snprintf(a->error, sizeof(a->error),
+			    "invalid argument '%.40s': the keys are outcome, "
+			    "since and before",
+			    arg);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
 static void
 cmd_history(clock_actor *c, const cf_command *cmd, answer *a)
 {
-	int           n = cmd->n <= 0 ? HISTORY_DEFAULT
-	             : cmd->n > HISTORY_MAX ? HISTORY_MAX
-	                                    : cmd->n;
+	ledger_query  q;
 	ledger_entry *rows = NULL;
-	int           k, rv;
+	int           k, rv = 0;
 	char          err[512];
 
-	pthread_mutex_lock(&c->mu);
-	rv = cmd_need_job(c, cmd, a);
-	pthread_mutex_unlock(&c->mu);
-	if (rv < 0) {
+	memset(&q, 0, sizeof(q));
+	q.job       = cmd->job;
+	q.outcome   = -1;
+	q.since     = INT64_MIN;
+	q.before_us = -1;
+	q.n         = cmd->n <= 0 ? HISTORY_DEFAULT
+	            : cmd->n > HISTORY_MAX ? HISTORY_MAX
+	                                   : cmd->n;
+	if (cmd->job != NULL) {
+		pthread_mutex_lock(&c->mu);
+		rv = cmd_need_job(c, cmd, a);
+		pthread_mutex_unlock(&c->mu);
+	}
+	if (rv < 0 || history_args(cmd, &q, a) != 0) {
 		return;
 	}
 	pthread_mutex_lock(&c->pg_mu);
-	rv = ledger_history(
-	    c->pg_cmd, cmd->job, n, &rows, &k, err, sizeof(err));
+	rv = ledger_history(c->pg_cmd, &q, &rows, &k, err, sizeof(err));
 	pthread_mutex_unlock(&c->pg_mu);
 	if (rv != CF_OK) {
 		snprintf(a->error, sizeof(a->error), "history %s: %.400s",
-		    cmd->job, err);
+		    cmd->job != NULL ? cmd->job : "(all jobs)", err);
 		free(rows);
 		return;
 	}
@@ -1063,6 +1197,8 @@ cmd_history(clock_actor *c, const cf_command *cmd, answer *a)
 	for (int i = 0; i < k; i++) {
 		cJSON *o = cJSON_CreateObject();
 		char   when[40];
+		cJSON_AddStringToObject(o, "job", rows[i].job);
+		cJSON_AddStringToObject(o, "service", rows[i].service);
 		cJSON_AddStringToObject(o, "fire_id", rows[i].fire_id);
 		fmt_time(when, sizeof(when), rows[i].at);
 		cJSON_AddStringToObject(o, "scheduled_for", when);
@@ -1078,6 +1214,9 @@ cmd_history(clock_actor *c, const cf_command *cmd, answer *a)
 		cJSON_AddStringToObject(o, "recorded_at", when);
 		cJSON_AddNumberToObject(o, "epoch", (double) rows[i].epoch);
 		cJSON_AddNumberToObject(o, "seq", (double) rows[i].seq);
+		snprintf(err, sizeof(err), "%lld:%lld",
+		    (long long) rows[i].published_us, (long long) rows[i].seq);
+		cJSON_AddStringToObject(o, "cursor", err);
 		cJSON_AddItemToArray(a->data, o);
 	}
 	free(rows);
@@ -1178,6 +1317,7 @@ cmd_chain(clock_actor *c, const cf_command *cmd, answer *a)
 			}
 			if (rv == CF_OK) {
 				cJSON *o = cJSON_CreateObject();
+				metrics_skip(c->metrics, kids[k].job, reason);
 				cJSON_AddStringToObject(o, "job", kids[k].job);
 				cJSON_AddStringToObject(o, "fire_id", fire_id);
 				cJSON_AddStringToObject(o, "reason", reason);
@@ -1207,6 +1347,44 @@ cmd_chain(clock_actor *c, const cf_command *cmd, answer *a)
 	}
 out:
 	pthread_mutex_unlock(&c->pg_mu);
+}
+
+/*
+ * metrics: this clock's counters (metrics.h) and, per job, its next fire
+ * (unix ms, null while paused or without a schedule), for /metrics.
+ */
+static void
+cmd_metrics(clock_actor *c, answer *a)
+{
+	cJSON *jobs;
+
+	a->data = cJSON_CreateObject();
+	cJSON_AddStringToObject(a->data, "service", "clock");
+	cJSON_AddNumberToObject(
+	    a->data, "epoch", (double) atomic_load(&c->epoch));
+	metrics_json(c->metrics, a->data);
+	jobs = cJSON_AddArrayToObject(a->data, "jobs");
+	pthread_mutex_lock(&c->mu);
+	cJSON_AddBoolToObject(a->data, "running", c->running);
+	for (int i = 0; i < c->sched.n; i++) {
+		const clock_job *j = &c->sched.jobs[i];
+		cJSON           *o = cJSON_CreateObject();
+		int64_t          at;
+
+		cJSON_AddStringToObject(o, "job", j->name);
+		cJSON_AddStringToObject(o, "service", j->service);
+		cJSON_AddBoolToObject(o, "paused", j->paused);
+		/* As job_json's next_fire: the cursor's walk, gap-checked. */
+		if (j->next >= 0 && !j->paused && j->cron != NULL &&
+		    cf_cron_next(j->cron, j->next - 1, &at, NULL) == CF_OK) {
+			cJSON_AddNumberToObject(o, "next_fire_ms", (double) at);
+		} else {
+			cJSON_AddNullToObject(o, "next_fire_ms");
+		}
+		metrics_job_json(c->metrics, j->name, o);
+		cJSON_AddItemToArray(jobs, o);
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 static void
@@ -1251,13 +1429,15 @@ clock_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 		cmd_fires(c, cmd, &a);
 	} else if (strcmp(cmd->cmd, "chain") == 0) {
 		cmd_chain(c, cmd, &a);
+	} else if (strcmp(cmd->cmd, "metrics") == 0) {
+		cmd_metrics(c, &a);
 	} else if (strcmp(cmd->cmd, "history") == 0) {
 		cmd_history(c, cmd, &a);
 	} else {
 		snprintf(a.error, sizeof(a.error),
 		    "unknown command '%.40s' (the clock answers: status, jobs, "
 		    "next, trigger, pause, resume, schedule, start, stop, "
-		    "register, fires, chain, history, ping)",
+		    "register, fires, chain, history, metrics, ping)",
 		    cmd->cmd);
 	}
 	cf_proto_answer(a.data, a.error, is_text, reply, reply_len);
@@ -1429,7 +1609,8 @@ clock_open(clock_actor **out, const clock_cfg *cfg, char *err, size_t errlen)
 	pthread_mutex_init(&c->pg_mu, NULL);
 	pthread_mutex_init(&c->pub_mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if ((rv = clock_sched_init(&c->sched, (int) cfg->max_jobs,
+	if ((rv = metrics_open(&c->metrics)) != CF_OK ||
+	    (rv = clock_sched_init(&c->sched, (int) cfg->max_jobs,
 	         cfg->default_tz)) != CF_OK) {
 		goto fail;
 	}
@@ -1495,6 +1676,7 @@ clock_close(clock_actor *c)
 	cf_pg_close(c->pg_loop);
 	cf_pg_close(c->pg_cmd);
 	clock_sched_fini(&c->sched);
+	metrics_close(c->metrics);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->pg_mu);

@@ -630,6 +630,7 @@ static const gw_route routes[] = {
 	{ "GET", "/readyz", 0, 0, PUB, NULL, GETS, route_readyz },
 	{ "GET", "/metrics", 0, 0, PUB, NULL, GETS, gw_route_metrics },
 	{ "GET", "/admin/scheduler", 0, 0, PUB, NULL, GETS, gw_route_web },
+	{ "GET", "/admin/scheduler/", 0, 0, PUB, NULL, GETS, gw_route_web },
 	{ "GET", "/admin/scheduler/{asset}", 0, 0, PUB, NULL, GETS,
 	    gw_route_web },
 	{ "GET", "/api/v1/openapi.json", 0, 0, PUB, NULL, GETS,

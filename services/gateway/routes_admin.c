@@ -215,6 +215,7 @@ cron_sleep(int64_t ms)
  * then the owner's history is read until that fire's last attempt is
  * final or CRONFLEET_CRON_WAIT is over:
  *   200 {"success":true,"message","job","fire_id","summary":result,"run"}
+ *       when it succeeded, or was skipped (the message says why)
  *   500 the same with success false and "error", when the run failed
  *   202 still running (the caller's HTTP timeout is usually short)
  */
@@ -265,7 +266,14 @@ gw_route_cron(gw_app *app, const gw_request *rq, gw_reply *out)
 			cJSON_Delete(hist.data);
 			status = cJSON_GetStringValue(
 			    cJSON_GetObjectItemCaseSensitive(run, "status"));
-			code = status != NULL && strcmp(status, "succeeded") == 0
+			/*
+			 * A skipped run (another still going, under the overlap
+			 * policy skip) is the policy working, not a failure: an
+			 * HTTP cron that alerts on non-2xx must not page anyone.
+			 */
+			code = status != NULL
+			        && (strcmp(status, "succeeded") == 0
+			            || strcmp(status, "skipped") == 0)
 			    ? 200
 			    : 500;
 			break;
@@ -279,7 +287,13 @@ gw_route_cron(gw_app *app, const gw_request *rq, gw_reply *out)
 
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "success", code != 500);
-	if (code == 200) {
+	if (code == 200 && strcmp(status, "skipped") == 0) {
+		const char *why = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(run, "error"));
+		snprintf(msg, sizeof(msg), "Job '%s' skipped: %.180s", rq->param,
+		    why != NULL ? why : "no reason recorded");
+		cJSON_AddStringToObject(o, "message", msg);
+	} else if (code == 200) {
 		snprintf(msg, sizeof(msg), "Job '%s' succeeded", rq->param);
 		cJSON_AddStringToObject(o, "message", msg);
 	} else if (code == 500) {

@@ -162,6 +162,8 @@ body_has '"description":"At 02:30 every day"' "the new schedule in words"
 [ "$(sql "SELECT expr FROM $CRONFLEET_CLOCK_SCHEMA.schedules WHERE job = 'hourly'")" = "CRON_TZ=Europe/Berlin 30 2 * * *" ] &&
 	ok "the clock stored the new schedule" || bad "clock.schedules: $(sql "SELECT expr FROM $CRONFLEET_CLOCK_SCHEMA.schedules WHERE job = 'hourly'")"
 expect 200 GET /api/v1/jobs/hourly "$VW"
+[ "$(jq_py "d['data']['tz']")" = "Europe/Berlin" ] && ok "the job's zone is the new one" ||
+	bad "tz after PUT: $(jq_py "d['data']['tz']")"
 [ "$(jq_py "d['data']['fires'][0]['at'][11:19]")" = "02:30:00" ] &&
 	ok "the next fire follows the new schedule" || bad "next fires: $(head -c 300 "$T/body")"
 
@@ -190,6 +192,9 @@ expect 500 GET /api/cron/bad "$CS"
 	bad "cron bad: $(head -c 300 "$T/body")"
 expect 202 GET /api/v1/cron/slowjob "$CS"
 body_has 'still running' "a run longer than CRONFLEET_CRON_WAIT answers 202"
+expect 200 GET /api/cron/slowjob "$CS"
+[ "$(jq_py "d['success'], d['run']['status']")" = "True skipped" ] && body_has "skipped: " \
+	"a fire skipped by the overlap policy is a 200 saying why" || bad "cron skipped: $(head -c 300 "$T/body")"
 expect 200 GET /api/cron/quick "$ADM"
 expect 200 POST /api/cron/quick "$ADM"
 expect 403 POST /api/cron/quick "$CS"
