@@ -32,6 +32,7 @@
 #include "cf_log.h"
 #include "cf_migrate.h"
 #include "cf_service_int.h"
+#include "cf_service_metrics.h"
 
 #ifndef CF_SVC_DB_DIR
 #define CF_SVC_DB_DIR "db"
@@ -701,6 +702,9 @@ cf_service_open(
 	pthread_sigmask(SIG_BLOCK, &svc->sigs, NULL);
 	cf_log_init(opts->name, opts->log_level);
 
+	if ((rv = cf__svc_metrics_open(svc)) != CF_OK) {
+		goto fail;
+	}
 	if ((rv = cf_pg_open(&svc->cmd_pg, opts->database_url, err, errlen))
 	        != CF_OK
 	    || (rv = svc_migrate(svc, err, errlen)) != CF_OK) {
@@ -960,6 +964,7 @@ cf_service_close(cf_service *svc)
 	pthread_cond_destroy(&svc->chain_cv);
 	pthread_mutex_destroy(&svc->mu);
 	pthread_mutex_destroy(&svc->cmd_mu);
+	cf__svc_metrics_close(svc);
 	free(svc->workers);
 	free(svc->jobs);
 	free(svc);

@@ -32,7 +32,7 @@ static const char *const run_statuses[] = { "running", "succeeded", "failed",
 
 /* What a history request asks for, once its arguments are checked. */
 typedef struct hist_query {
-	const char *status; /* NULL: any */
+	const char *status;     /* NULL: any */
 	char        since[24];  /* unix ms, "" for none */
 	char        before[24]; /* started_at in µs of the cursor, or "" */
 	const char *before_id;  /* the cursor's run_id ("" sorts first) */
@@ -133,8 +133,7 @@ hist_args(const cf_command *cmd, hist_query *q, char *error, size_t errlen)
 }
 
 /* Appends text to sql at *off; 0, or -1 when it does not fit. */
-static int
-hist_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
+static int hist_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -287,8 +286,9 @@ cf__svc_cmd_counts(cf_service *svc, const cf_command *cmd, cJSON **data,
 	int64_t            from = cf__svc_now_ms() - COUNTS_WINDOW_MS;
 
 	if (cmd->job != NULL || cmd->nargs != 0 || cmd->n != 0) {
-		snprintf(error, errlen, "invalid counts: it takes no job, n "
-					"or arguments");
+		snprintf(error, errlen,
+		    "invalid counts: it takes no job, n "
+		    "or arguments");
 		return;
 	}
 	snprintf(since, sizeof(since), "%lld", (long long) from);
@@ -328,8 +328,8 @@ cf__svc_cmd_counts(cf_service *svc, const cf_command *cmd, cJSON **data,
 			j = cJSON_AddObjectToObject(per, job);
 			cJSON_AddItemToObject(j, "last_24h", counts_zero());
 		}
-		counts_add(
-		    cJSON_GetObjectItemCaseSensitive(j, "last_24h"), status, k);
+		counts_add(cJSON_GetObjectItemCaseSensitive(j, "last_24h"),
+		    status, k);
 	}
 	PQclear(res);
 }

@@ -22,14 +22,14 @@
  * milliseconds (a cache refresh) to an hour (a backup), so the buckets
  * cover that range roughly logarithmically. +Inf is the count.
  */
-static const int64_t duration_le_ms[] = { 5, 10, 25, 50, 100, 250, 500,
-	1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000, 600000, 1800000,
-	3600000 };
+static const int64_t duration_le_ms[]
+    = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+	      120000, 300000, 600000, 1800000, 3600000 };
 #define NBUCKETS (sizeof(duration_le_ms) / sizeof(duration_le_ms[0]))
 
 /* The statuses an attempt ends with, as job_runs.status spells them. */
-static const char *const end_status[] = { "succeeded", "failed",
-	"timed_out", "skipped", "interrupted" };
+static const char *const end_status[]
+    = { "succeeded", "failed", "timed_out", "skipped", "interrupted" };
 #define NSTATUS (sizeof(end_status) / sizeof(end_status[0]))
 
 typedef struct job_counters {
@@ -78,7 +78,8 @@ metrics_job(cf__svc_metrics *m, const cf_service *svc, size_t i)
 {
 	if (m->jobs == NULL) {
 		size_t n = svc->njobs;
-		if ((m->jobs = calloc(n > 0 ? n : 1, sizeof(*m->jobs))) == NULL) {
+		if ((m->jobs = calloc(n > 0 ? n : 1, sizeof(*m->jobs)))
+		    == NULL) {
 			return (NULL);
 		}
 		m->njobs = n;
@@ -179,13 +180,13 @@ metrics_last_success(cf_service *svc, const cf__svc_job *jobs, size_t n,
 
 /* One job's counters as JSON (c NULL: all zero). */
 static cJSON *
-metrics_job_json(const char *name, const job_counters *c, int running,
-    int64_t last)
+metrics_job_json(
+    const char *name, const job_counters *c, int running, int64_t last)
 {
 	static const job_counters zero;
-	cJSON   *o = cJSON_CreateObject();
-	cJSON   *runs, *d, *counts;
-	uint64_t cum = 0;
+	cJSON                    *o = cJSON_CreateObject();
+	cJSON                    *runs, *d, *counts;
+	uint64_t                  cum = 0;
 
 	if (c == NULL) {
 		c = &zero;
@@ -193,7 +194,8 @@ metrics_job_json(const char *name, const job_counters *c, int running,
 	cJSON_AddStringToObject(o, "job", name);
 	runs = cJSON_AddObjectToObject(o, "runs");
 	for (size_t s = 0; s < NSTATUS; s++) {
-		cJSON_AddNumberToObject(runs, end_status[s], (double) c->runs[s]);
+		cJSON_AddNumberToObject(
+		    runs, end_status[s], (double) c->runs[s]);
 	}
 	cJSON_AddNumberToObject(o, "retries", (double) c->retries);
 	cJSON_AddNumberToObject(o, "running", running);
@@ -222,7 +224,7 @@ cf__svc_cmd_metrics(cf_service *svc, const cf_command *cmd, cJSON **data,
 	job_counters      *snap = NULL;
 	int64_t           *last;
 	int               *running;
-	size_t             n, have = 0;
+	size_t             n, have             = 0;
 	char               when[40], qerr[512] = "";
 	cJSON             *o, *le, *arr;
 

@@ -33,6 +33,7 @@
 
 #include "cf_log.h"
 #include "cf_service_int.h"
+#include "cf_service_metrics.h"
 
 /* Ticks waiting for a worker; beyond this they are dropped and logged. */
 #define RUN_TICKS_MAX 256
@@ -441,6 +442,8 @@ cf__svc_skip(cf_service *svc, cf_pg **pg, const cf__skip *s, size_t n,
 		cf_trigger trig = CF_TRIGGER_SCHEDULE;
 		int64_t    fin  = strtoll(PQgetvalue(res, r, 6), NULL, 10);
 		cf_trigger_parse(PQgetvalue(res, r, 3), &trig);
+		cf__svc_metrics_end(
+		    svc, PQgetvalue(res, r, 1), "skipped", 0, 0, 0);
 		cf__svc_publish(svc, PQgetvalue(res, r, 1),
 		    PQgetvalue(res, r, 2), trig,
 		    strtoll(PQgetvalue(res, r, 5), NULL, 10),
@@ -594,6 +597,8 @@ run_settle(cf_service *svc, cf_pg **pg, const run_end *e, int *won, char *err,
 		} else if (failed) {
 			st = retry ? CF_RUN_RETRYING : CF_RUN_FAILED;
 		}
+		cf__svc_metrics_end(svc, job, e->status, retry, e->started_at,
+		    finished_at);
 		cf__svc_publish(svc, job, e->it.fire_id, e->it.trigger,
 		    e->it.scheduled_for, e->it.attempt, e->run_id, st,
 		    e->started_at, finished_at, e->error, e->result);
@@ -1030,6 +1035,7 @@ run_item(cf__worker *w, cf__item *it)
 		pthread_mutex_unlock(&svc->mu);
 		if (skipped) {
 			int64_t now = cf__svc_now_ms();
+			cf__svc_metrics_end(svc, job, "skipped", 0, 0, 0);
 			cf__svc_publish(svc, job, it->fire_id, it->trigger,
 			    it->scheduled_for, it->attempt, run_id,
 			    CF_RUN_SKIPPED, now, now, other, NULL);
@@ -1324,6 +1330,8 @@ cf__svc_interrupt_running(cf_service *svc)
 		}
 		if (n == 1) {
 			const cf__item *it = w->cur;
+			cf__svc_metrics_end(svc, svc->jobs[it->job].def->name,
+			    "interrupted", 0, w->cur_started, cf__svc_now_ms());
 			cf__svc_publish(svc, svc->jobs[it->job].def->name,
 			    it->fire_id, it->trigger, it->scheduled_for,
 			    it->attempt, w->cur_run_id, CF_RUN_INTERRUPTED,

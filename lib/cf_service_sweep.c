@@ -34,6 +34,7 @@
 
 #include "cf_log.h"
 #include "cf_service_int.h"
+#include "cf_service_metrics.h"
 
 /* Fires asked for per page (the clock's default and our bound). */
 #define SWEEP_PAGE 1000
@@ -465,6 +466,9 @@ sweep_interrupt(cf_service *svc, const sweep_fire *f, const sweep_row *rows,
 			return (rv);
 		}
 		if (PQntuples(res) == 1) {
+			cf__svc_metrics_end(svc, job, "interrupted", 0,
+			    strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+			    strtoll(PQgetvalue(res, 0, 2), NULL, 10));
 			cf__svc_publish(svc, job, f->fire_id, f->trigger,
 			    f->at,
 			    (uint32_t) strtoul(

@@ -37,7 +37,7 @@ CF_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libicu-dev libcmocka-dev libnng-dev nng-utils libmsgpack-dev
 	libcjson-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libssl-dev libpq-dev postgresql redis-server valgrind curl
-	docker-compose python3)
+	docker-compose python3 python3-prometheus-client)
 
 # Installs what is missing with apt-get when root (or with password-less
 # sudo); otherwise prints the exact command to run and stops.

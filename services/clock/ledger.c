@@ -2,6 +2,7 @@
  * ledger.c - the clock's statements against its own schema.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -570,26 +571,93 @@ ledger_find_fire(cf_pg *pg, const char *fire_id, int *found,
 	return (CF_OK);
 }
 
+/* Appends a formatted piece to sql at *off; 0, or -1 if it does not fit. */
+static int
+history_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+history_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int     k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(sql + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t) k >= len - *off) {
+		return (-1);
+	}
+	*off += (size_t) k;
+	return (0);
+}
+
+/*
+ * The order is (published_at, seq), not scheduled_for: the gateway merges
+ * these entries with the services' runs, which it orders by when they
+ * started, and the time a fire was recorded is the one on the same
+ * (real, database) clock. The indexes of db/clock/004_history.sql serve
+ * each form: by job, and skipped only (what the gateway asks for).
+ */
 int
-ledger_history(cf_pg *pg, const char *job, int n, ledger_entry **out,
+ledger_history(cf_pg *pg, const ledger_query *q, ledger_entry **out,
     int *n_out, char *err, size_t errlen)
 {
-	char        sql[512], lim[16];
-	const char *p[2] = { job, lim };
-	PGresult *  res  = NULL;
-	int         rv, rows;
+	char        sql[1024], lim[16], since[24], bus[24], bseq[24];
+	const char *p[6];
+	PGresult *  res = NULL;
+	size_t      off = 0;
+	int         rv, rows, np = 0, bad;
 
 	*out   = NULL;
 	*n_out = 0;
-	snprintf(lim, sizeof(lim), "%d", n);
-	SQL(sql,
-	    "SELECT seq, fire_id, "
-	    "(extract(epoch FROM scheduled_for) * 1000)::bigint, "
-	    "(extract(epoch FROM published_at) * 1000)::bigint, trigger, "
-	    "outcome, coalesce(reason, ''), epoch "
-	    "FROM %s.fires WHERE job = $1 "
-	    "ORDER BY scheduled_for DESC LIMIT $2::integer");
-	if ((rv = cf_pg_exec(pg, sql, 2, p, &res, err, errlen)) != CF_OK) {
+	bad    = history_cat(sql, sizeof(sql), &off,
+	       "SELECT seq, fire_id, "
+	       "(extract(epoch FROM scheduled_for) * 1000)::bigint, "
+	       "(extract(epoch FROM published_at) * 1000)::bigint, trigger, "
+	       "outcome, coalesce(reason, ''), epoch, job, "
+	       "(extract(epoch FROM published_at) * 1000000)::bigint, "
+	       "service FROM %s.fires WHERE true",
+	       store_schema);
+	if (q->job != NULL) {
+		p[np++] = q->job;
+		bad |= history_cat(
+		    sql, sizeof(sql), &off, " AND job = $%d", np);
+	}
+	if (q->outcome >= 0) {
+		/* A constant, so that the planner can pick the partial
+		 * index of skipped fires. */
+		bad |= history_cat(sql, sizeof(sql), &off,
+		    " AND outcome = '%s'",
+		    q->outcome ? "published" : "skipped");
+	}
+	if (q->since != INT64_MIN) {
+		snprintf(since, sizeof(since), "%lld", (long long) q->since);
+		p[np++] = since;
+		bad |= history_cat(sql, sizeof(sql), &off,
+		    " AND published_at >= timestamptz 'epoch' + $%d::bigint "
+		    "* interval '1 millisecond'",
+		    np);
+	}
+	if (q->before_us >= 0) {
+		snprintf(bus, sizeof(bus), "%lld", (long long) q->before_us);
+		snprintf(bseq, sizeof(bseq), "%lld", (long long) q->before_seq);
+		p[np++] = bus;
+		p[np++] = bseq;
+		bad |= history_cat(sql, sizeof(sql), &off,
+		    " AND (published_at, seq) < (timestamptz 'epoch' + "
+		    "$%d::bigint * interval '1 microsecond', $%d::bigint)",
+		    np - 1, np);
+	}
+	snprintf(lim, sizeof(lim), "%d", q->n);
+	p[np++] = lim;
+	bad |= history_cat(sql, sizeof(sql), &off,
+	    " ORDER BY published_at DESC, seq DESC LIMIT $%d::integer", np);
+	if (bad != 0) {
+		snprintf(err, errlen, "ledger_history: query too long");
+		return (CF_EINVAL);
+	}
+	if ((rv = cf_pg_exec(pg, sql, np, p, &res, err, errlen)) != CF_OK) {
 		return (rv);
 	}
 	rows = PQntuples(res);
@@ -611,6 +679,10 @@ ledger_history(cf_pg *pg, const char *job, int n, ledger_entry **out,
 		snprintf(
 		    e->reason, sizeof(e->reason), "%s", PQgetvalue(res, r, 6));
 		e->epoch = strtoll(PQgetvalue(res, r, 7), NULL, 10);
+		snprintf(e->job, sizeof(e->job), "%s", PQgetvalue(res, r, 8));
+		e->published_us = strtoll(PQgetvalue(res, r, 9), NULL, 10);
+		snprintf(e->service, sizeof(e->service), "%s",
+		    PQgetvalue(res, r, 10));
 	}
 	*n_out = rows;
 	PQclear(res);

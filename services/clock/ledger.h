@@ -85,6 +85,7 @@ int ledger_last_scheduled(
 typedef struct ledger_fire {
 	int64_t seq;
 	char    job[CLOCK_NAME_MAX];
+	char    service[CLOCK_NAME_MAX]; /* the job's owner */
 	char    fire_id[CF_FIRE_ID_LEN];
 	int64_t at; /* UTC ms */
 	char    trigger[16];
@@ -111,20 +112,39 @@ int ledger_find_fire(cf_pg *pg, const char *fire_id, int *found,
 /* A fire as the ledger has it (ledger_history). */
 typedef struct ledger_entry {
 	int64_t seq;
+	char    job[CLOCK_NAME_MAX];
+	char    service[CLOCK_NAME_MAX]; /* the job's owner */
 	char    fire_id[CF_FIRE_ID_LEN];
 	int64_t at;           /* UTC ms */
 	int64_t published_at; /* UTC ms, database time of the write */
+	int64_t published_us; /* the same in µs, for the page cursor */
 	char    trigger[16];
 	int     published; /* 0: skipped */
 	char    reason[CF_FIRE_ID_LEN + 32]; /* "" when published */
 	int64_t epoch;
 } ledger_entry;
 
+/* Which fires ledger_history lists. */
+typedef struct ledger_query {
+	const char *job;     /* NULL: every job */
+	int         outcome; /* -1 any, 1 published only, 0 skipped only */
+	int64_t     since;   /* recorded at or after (UTC ms); INT64_MIN: any */
+	/*
+	 * The page cursor: only fires recorded before (before_us, before_seq)
+	 * in (published_at, seq) order; before_us < 0: no cursor.
+	 */
+	int64_t before_us;
+	int64_t before_seq;
+	int     n; /* at most this many */
+} ledger_query;
+
 /*
- * The latest n fires of job in the ledger, published or skipped, newest
- * first. *out is a malloc'd array the caller frees (also when *n_out is 0).
+ * The fires q asks for, published or skipped, newest first by the time
+ * they were recorded, then by seq (a pair that is unique, so pages
+ * neither repeat nor lose a fire). *out is a malloc'd array the caller
+ * frees (also when *n_out is 0).
  */
-int ledger_history(cf_pg *pg, const char *job, int n, ledger_entry **out,
+int ledger_history(cf_pg *pg, const ledger_query *q, ledger_entry **out,
     int *n_out, char *err, size_t errlen);
 
 typedef struct stored_job {

@@ -44,8 +44,8 @@
 #include "cf_time.h"
 #include "gateway.h"
 
-#define EV_KEEP 1000        /* events kept for Last-Event-ID */
-#define EV_STREAMS_MAX 64   /* streams open at once */
+#define EV_KEEP 1000      /* events kept for Last-Event-ID */
+#define EV_STREAMS_MAX 64 /* streams open at once */
 #define EV_KEEPALIVE_MS 15000
 #define EV_RETRY_MS 3000    /* the client's reconnection delay */
 #define EV_ERROR_MAX 2048   /* bytes of a run's error kept in an event */
@@ -75,8 +75,8 @@ struct gw_events {
 /* A stream's state. Text waiting to be sent is in out[pos .. len). */
 typedef struct ev_stream {
 	gw_events *ev;
-	uint64_t   cursor; /* the next seq to look at */
-	int        svc;    /* filter; -1: any */
+	uint64_t   cursor;                     /* the next seq to look at */
+	int        svc;                        /* filter; -1: any */
 	char       job[CF_PROTO_MAX_NAME + 1]; /* filter; "": any */
 	char      *out;
 	size_t     len, cap, pos;
@@ -151,8 +151,8 @@ ev_render(const cf_event *e)
 	ev_add_time(o, "started_at", e->started_at);
 	ev_add_time(o, "finished_at", e->finished_at);
 	if (e->started_at > 0 && e->finished_at >= e->started_at) {
-		cJSON_AddNumberToObject(
-		    o, "duration_ms", (double) (e->finished_at - e->started_at));
+		cJSON_AddNumberToObject(o, "duration_ms",
+		    (double) (e->finished_at - e->started_at));
 	} else {
 		cJSON_AddNullToObject(o, "duration_ms");
 	}
@@ -196,8 +196,8 @@ ev_on_event(void *arg, const char *topic, const uint8_t *msg, size_t len)
 	int        svc;
 
 	if (cf_proto_event_decode(msg, len, &e, err, sizeof(err)) != CF_OK) {
-		cf_log_kv(CF_LOG_WARN, NULL, NULL, "bad event ignored", "topic",
-		    topic, "error", err, NULL);
+		cf_log_kv(CF_LOG_WARN, NULL, NULL, "bad event ignored",
+		    "topic", topic, "error", err, NULL);
 		return;
 	}
 	if ((svc = gw_service_find(e->service)) <= GW_CLOCK) {
@@ -243,7 +243,8 @@ gw_events_start(gw_events **out, const gw_config *cfg)
 		return (CF_ENOMEM);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ev->boot = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+	ev->boot
+	    = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 	ev->next = 1;
 	ev->refs = 1;
 	pthread_mutex_init(&ev->mu, NULL);
@@ -297,8 +298,7 @@ gw_events_free(gw_events *ev)
 
 /* ---- streams out ---------------------------------------------------- */
 
-static void
-st_add(ev_stream *st, const char *fmt, ...)
+static void st_add(ev_stream *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -401,7 +401,8 @@ st_read(void *cls, uint64_t pos, char *buf, size_t max)
 			if (st->len > 0 || st->oom) {
 				break;
 			}
-			if (pthread_cond_timedwait(&ev->cv, &ev->mu, &until) != 0) {
+			if (pthread_cond_timedwait(&ev->cv, &ev->mu, &until)
+			    != 0) {
 				st_add(st, ": keepalive\n\n");
 				break;
 			}
@@ -460,8 +461,10 @@ st_resume(ev_stream *st, const char *last_id)
 		st->cursor = oldest;
 	} else if (boot != ev->boot) {
 		st_add(st,
-		    ": Last-Event-ID '%s' is from before this gateway started; "
-		    "events in between are not kept (see history); sending the "
+		    ": Last-Event-ID '%s' is from before this gateway "
+		    "started; "
+		    "events in between are not kept (see history); sending "
+		    "the "
 		    "%llu events kept\n\n",
 		    safe, (unsigned long long) (ev->next - oldest));
 		st->cursor = oldest;
@@ -490,7 +493,9 @@ gw_route_events(gw_app *app, const gw_request *rq, gw_reply *out)
 	gw_events  *ev      = app->events;
 	const char *job     = rq->query(rq->conn, "job");
 	const char *service = rq->query(rq->conn, "service");
-	const char *last_id = rq->header(rq->conn, "Last-Event-ID");
+	const char *last_id = rq->header != NULL
+	    ? rq->header(rq->conn, "Last-Event-ID")
+	    : NULL;
 	ev_stream  *st;
 	char        safe[80];
 
@@ -529,7 +534,8 @@ gw_route_events(gw_app *app, const gw_request *rq, gw_reply *out)
 		free(st);
 		out->retry_after = 5;
 		if (stopping) {
-			gw_reply_error(out, 503, "events: the gateway is stopping");
+			gw_reply_error(
+			    out, 503, "events: the gateway is stopping");
 		} else {
 			gw_reply_error(out, 503,
 			    "events: too many streams open (at most %d); try "

@@ -179,6 +179,10 @@ http_send(struct MHD_Connection *conn, http_req *rq, const char *method,
 		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	}
+	if (strncmp(ctype, "text/event-stream", 17) == 0) {
+		/* A proxy (nginx) must pass events on as they come. */
+		MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	}
 	if (out->allow != NULL) {
 		MHD_add_response_header(
 		    resp, MHD_HTTP_HEADER_ALLOW, out->allow);

@@ -38,13 +38,14 @@ static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
 
 /* The page: a growing buffer; a failed allocation sticks (oom). */
 typedef struct page {
-	char  *b;
-	size_t len, cap;
-	int    oom;
+	char         *b;
+	size_t        len, cap;
+	int           oom;
+	unsigned char started[16]; /* by family (F_*, below) */
 } page;
 
-static void
-page_add(page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void page_add(page *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 page_add(page *p, const char *fmt, ...)
@@ -58,7 +59,8 @@ page_add(page *p, const char *fmt, ...)
 	for (;;) {
 		size_t room = p->cap - p->len;
 		va_start(ap, fmt);
-		n = vsnprintf(p->b != NULL ? p->b + p->len : NULL, room, fmt, ap);
+		n = vsnprintf(
+		    p->b != NULL ? p->b + p->len : NULL, room, fmt, ap);
 		va_end(ap);
 		if (n < 0) {
 			p->oom = 1;
@@ -84,7 +86,6 @@ page_add(page *p, const char *fmt, ...)
 	}
 }
 
-
 /* Milliseconds as seconds, exactly ("0.005", "2.5", "3600"). */
 static void
 page_seconds(page *p, int64_t ms)
@@ -101,7 +102,8 @@ page_seconds(page *p, int64_t ms)
 	} else if (f % 100 == 0) {
 		page_add(p, "%lld.%lld", (long long) s, (long long) (f / 100));
 	} else if (f % 10 == 0) {
-		page_add(p, "%lld.%02lld", (long long) s, (long long) (f / 10));
+		page_add(
+		    p, "%lld.%02lld", (long long) s, (long long) (f / 10));
 	} else {
 		page_add(p, "%lld.%03lld", (long long) s, (long long) f);
 	}
@@ -120,8 +122,8 @@ static long long
 get_num(const cJSON *o, const char *k)
 {
 	const cJSON *v = get(o, k);
-	return (cJSON_IsNumber(v) && v->valuedouble >= 0
-	        && v->valuedouble < 9.2e18
+	return (
+	    cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9.2e18
 	        ? (long long) v->valuedouble
 	        : -1);
 }
@@ -144,21 +146,86 @@ job_owner(const cJSON *j)
 
 /* ---- samples ---------------------------------------------------------- */
 
-/* A family: its HELP and TYPE lines go out before its first sample. */
-typedef struct family {
+/*
+ * The families, in the page's order. HELP and TYPE go out once, before a
+ * family's first sample (page.started), and a family with no sample is
+ * left out.
+ */
+enum {
+	F_UP,
+	F_RUNS,
+	F_RETRIES,
+	F_RUNNING,
+	F_DURATION,
+	F_LAST_SUCCESS,
+	F_NEXT_FIRE,
+	F_PAUSED,
+	F_FIRES,
+	F_CATCHUP,
+	F_SKIPPED,
+	F_LATENESS,
+	F_SCHEDULER,
+	F_EPOCH,
+	F_COUNT,
+};
+_Static_assert(F_COUNT <= sizeof(((page *) 0)->started), "page.started");
+
+/* clang-format off: one family per entry reads better than aligned. */
+static const struct {
 	const char *name;
 	const char *type;
 	const char *help;
-	int         started;
-} family;
+} families[F_COUNT] = {
+	[F_UP]       = { "cronfleet_service_up", "gauge",
+	          "1 if the service answered the gateway's metrics request in "
+	                "time, else 0." },
+	[F_RUNS]     = { "cronfleet_runs_total", "counter",
+	        "Attempts of a job that ended, by status (succeeded, failed, "
+	            "timed_out, skipped, interrupted), counted by the service "
+	            "process that recorded them since it started." },
+	[F_RETRIES]  = { "cronfleet_run_retries_total", "counter",
+	     "Failed or timed-out attempts that were followed by a retry." },
+	[F_RUNNING]  = { "cronfleet_runs_running", "gauge",
+	     "Attempts of a job running in the answering service process." },
+	[F_DURATION] = { "cronfleet_run_duration_seconds", "histogram",
+	    "How long attempts ran (succeeded, failed and timed out ones)." },
+	[F_LAST_SUCCESS]
+	= { "cronfleet_last_success_timestamp_seconds", "gauge",
+	    "When the newest successful run of a job finished (unix "
+	    "seconds), from the service's job_runs." },
+	[F_NEXT_FIRE] = { "cronfleet_next_fire_timestamp_seconds", "gauge",
+	    "When a job fires next by its schedule (unix seconds); absent "
+	    "while paused or without a schedule." },
+	[F_PAUSED]
+	= { "cronfleet_job_paused", "gauge", "1 while a job is paused." },
+	[F_FIRES]     = { "cronfleet_fires_total", "counter",
+	        "Fires the leading clock recorded and published, by trigger "
+	            "(schedule, manual, catchup, dependency), since it started." },
+	[F_CATCHUP]   = { "cronfleet_catchup_fires_total", "counter",
+	      "Late fires the leading clock published as catch-up under the "
+	        "job's misfire policy." },
+	[F_SKIPPED]   = { "cronfleet_skipped_fires_total", "counter",
+	      "Fires the leading clock recorded as skipped, by reason "
+	        "(paused, scheduler_stopped, dst_gap, outside_window, "
+	        "coalesced, misfire_skip, other)." },
+	[F_LATENESS]  = { "cronfleet_tick_lateness_seconds", "histogram",
+	     "How long after its scheduled instant a scheduled tick was "
+	      "published." },
+	[F_SCHEDULER] = { "cronfleet_scheduler_running", "gauge",
+	    "1 while the scheduler is started, 0 while stopped." },
+	[F_EPOCH]     = { "cronfleet_clock_epoch", "gauge",
+	        "The leading clock's leadership epoch (it grows at each "
+	            "takeover)." },
+};
+/* clang-format on */
 
 static void
-family_start(page *p, family *f)
+family_start(page *p, int f)
 {
-	if (!f->started) {
-		page_add(p, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
-		    f->name, f->type);
-		f->started = 1;
+	if (!p->started[f]) {
+		page_add(p, "# HELP %s %s\n# TYPE %s %s\n", families[f].name,
+		    families[f].help, families[f].name, families[f].type);
+		p->started[f] = 1;
 	}
 }
 
@@ -206,10 +273,10 @@ labels(char *buf, size_t len, const char *svc, const char *job)
 }
 
 static void
-sample_head(page *p, family *f, const char *suffix, const char *lbl)
+sample_head(page *p, int f, const char *suffix, const char *lbl)
 {
 	family_start(p, f);
-	page_add(p, "%s%s", f->name, suffix);
+	page_add(p, "%s%s", families[f].name, suffix);
 	if (lbl[0] != '\0') {
 		page_add(p, "{%s}", lbl);
 	}
@@ -217,7 +284,7 @@ sample_head(page *p, family *f, const char *suffix, const char *lbl)
 }
 
 static void
-sample_int(page *p, family *f, const char *lbl, long long v)
+sample_int(page *p, int f, const char *lbl, long long v)
 {
 	sample_head(p, f, "", lbl);
 	page_add(p, "%lld\n", v);
@@ -225,7 +292,7 @@ sample_int(page *p, family *f, const char *lbl, long long v)
 
 /* A value in seconds, given in ms (times and durations). */
 static void
-sample_sec(page *p, family *f, const char *lbl, int64_t ms)
+sample_sec(page *p, int f, const char *lbl, int64_t ms)
 {
 	sample_head(p, f, "", lbl);
 	page_seconds(p, ms);
@@ -240,7 +307,7 @@ sample_sec(page *p, family *f, const char *lbl, int64_t ms)
  */
 static void
 sample_histogram(
-    page *p, family *f, const char *lbl, const cJSON *le_ms, const cJSON *h)
+    page *p, int f, const char *lbl, const cJSON *le_ms, const cJSON *h)
 {
 	const cJSON *counts = get(h, "counts");
 	long long    count  = get_num(h, "count");
@@ -260,21 +327,22 @@ sample_histogram(
 		    || (long long) c->valuedouble < prev
 		    || (long long) c->valuedouble > count
 		    || (i > 0
-		        && b->valuedouble
-		            <= cJSON_GetArrayItem(le_ms, i - 1)->valuedouble)) {
+		        && b->valuedouble <= cJSON_GetArrayItem(le_ms, i - 1)
+		                                 ->valuedouble)) {
 			return;
 		}
 		prev = (long long) c->valuedouble;
 	}
 	family_start(p, f);
 	for (int i = 0; i < n; i++) {
-		page_add(p, "%s_bucket{%s%sle=\"", f->name, lbl, sep);
-		page_seconds(p, (int64_t) cJSON_GetArrayItem(le_ms, i)->valuedouble);
+		page_add(p, "%s_bucket{%s%sle=\"", families[f].name, lbl, sep);
+		page_seconds(
+		    p, (int64_t) cJSON_GetArrayItem(le_ms, i)->valuedouble);
 		page_add(p, "\"} %lld\n",
 		    (long long) cJSON_GetArrayItem(counts, i)->valuedouble);
 	}
-	page_add(p, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", f->name, lbl, sep,
-	    count);
+	page_add(p, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", families[f].name, lbl,
+	    sep, count);
 	sample_head(p, f, "_sum", lbl);
 	page_seconds(p, sum);
 	page_add(p, "\n");
@@ -288,23 +356,6 @@ sample_histogram(
 static void
 render_runs(page *p, cJSON *const *data)
 {
-	family runs = { "cronfleet_runs_total", "counter",
-		"Attempts of a job that ended, by status (succeeded, failed, "
-		"timed_out, skipped, interrupted), counted by the service "
-		"process that recorded them since it started.",
-		0 };
-	family retries = { "cronfleet_run_retries_total", "counter",
-		"Failed or timed-out attempts that were followed by a retry.", 0 };
-	family running = { "cronfleet_runs_running", "gauge",
-		"Attempts of a job running in the answering service process.",
-		0 };
-	family dur = { "cronfleet_run_duration_seconds", "histogram",
-		"How long attempts ran (succeeded, failed and timed out ones).",
-		0 };
-	family last = { "cronfleet_last_success_timestamp_seconds", "gauge",
-		"When the newest successful run of a job finished (unix "
-		"seconds), from the service's job_runs.",
-		0 };
 	char lbl[512], lbl2[600];
 
 	/* One family at a time: Prometheus wants each family's samples
@@ -317,15 +368,19 @@ render_runs(page *p, cJSON *const *data)
 			if (job_name(j) == NULL) {
 				continue;
 			}
-			labels(lbl, sizeof(lbl), gw_service_name(svc), job_name(j));
+			labels(lbl, sizeof(lbl), gw_service_name(svc),
+			    job_name(j));
 			cJSON_ArrayForEach(st, get(j, "runs"))
 			{
-				if (!cJSON_IsNumber(st) || st->string == NULL) {
+				if (!cJSON_IsNumber(st)
+				    || st->string == NULL) {
 					continue;
 				}
 				snprintf(lbl2, sizeof(lbl2), "%s", lbl);
-				label_cat(lbl2, sizeof(lbl2), "status", st->string);
-				sample_int(p, &runs, lbl2, (long long) st->valuedouble);
+				label_cat(
+				    lbl2, sizeof(lbl2), "status", st->string);
+				sample_int(p, F_RUNS, lbl2,
+				    (long long) st->valuedouble);
 			}
 		}
 	}
@@ -333,10 +388,11 @@ render_runs(page *p, cJSON *const *data)
 		const cJSON *j;
 		cJSON_ArrayForEach(j, get(data[svc], "jobs"))
 		{
-			if (job_name(j) != NULL && get_num(j, "retries") >= 0) {
-				sample_int(p, &retries,
-				    labels(lbl, sizeof(lbl), gw_service_name(svc),
-				        job_name(j)),
+			if (job_name(j) != NULL
+			    && get_num(j, "retries") >= 0) {
+				sample_int(p, F_RETRIES,
+				    labels(lbl, sizeof(lbl),
+				        gw_service_name(svc), job_name(j)),
 				    get_num(j, "retries"));
 			}
 		}
@@ -345,10 +401,11 @@ render_runs(page *p, cJSON *const *data)
 		const cJSON *j;
 		cJSON_ArrayForEach(j, get(data[svc], "jobs"))
 		{
-			if (job_name(j) != NULL && get_num(j, "running") >= 0) {
-				sample_int(p, &running,
-				    labels(lbl, sizeof(lbl), gw_service_name(svc),
-				        job_name(j)),
+			if (job_name(j) != NULL
+			    && get_num(j, "running") >= 0) {
+				sample_int(p, F_RUNNING,
+				    labels(lbl, sizeof(lbl),
+				        gw_service_name(svc), job_name(j)),
 				    get_num(j, "running"));
 			}
 		}
@@ -358,10 +415,11 @@ render_runs(page *p, cJSON *const *data)
 		cJSON_ArrayForEach(j, get(data[svc], "jobs"))
 		{
 			if (job_name(j) != NULL) {
-				sample_histogram(p, &dur,
-				    labels(lbl, sizeof(lbl), gw_service_name(svc),
-				        job_name(j)),
-				    get(data[svc], "duration_le_ms"), get(j, "duration"));
+				sample_histogram(p, F_DURATION,
+				    labels(lbl, sizeof(lbl),
+				        gw_service_name(svc), job_name(j)),
+				    get(data[svc], "duration_le_ms"),
+				    get(j, "duration"));
 			}
 		}
 	}
@@ -369,10 +427,11 @@ render_runs(page *p, cJSON *const *data)
 		const cJSON *j;
 		cJSON_ArrayForEach(j, get(data[svc], "jobs"))
 		{
-			if (job_name(j) != NULL && get_num(j, "last_success_ms") > 0) {
-				sample_sec(p, &last,
-				    labels(lbl, sizeof(lbl), gw_service_name(svc),
-				        job_name(j)),
+			if (job_name(j) != NULL
+			    && get_num(j, "last_success_ms") > 0) {
+				sample_sec(p, F_LAST_SUCCESS,
+				    labels(lbl, sizeof(lbl),
+				        gw_service_name(svc), job_name(j)),
 				    get_num(j, "last_success_ms"));
 			}
 		}
@@ -383,35 +442,6 @@ render_runs(page *p, cJSON *const *data)
 static void
 render_clock(page *p, const cJSON *clock)
 {
-	family next = { "cronfleet_next_fire_timestamp_seconds", "gauge",
-		"When a job fires next by its schedule (unix seconds); absent "
-		"while paused or without a schedule.",
-		0 };
-	family paused = { "cronfleet_job_paused", "gauge",
-		"1 while a job is paused.", 0 };
-	family fires = { "cronfleet_fires_total", "counter",
-		"Fires the leading clock recorded and published, by trigger "
-		"(schedule, manual, catchup, dependency), since it started.",
-		0 };
-	family catchup = { "cronfleet_catchup_fires_total", "counter",
-		"Late fires the leading clock published as catch-up under the "
-		"job's misfire policy.",
-		0 };
-	family skipped = { "cronfleet_skipped_fires_total", "counter",
-		"Fires the leading clock recorded as skipped, by reason "
-		"(paused, scheduler_stopped, dst_gap, outside_window, "
-		"coalesced, misfire_skip, other).",
-		0 };
-	family late = { "cronfleet_tick_lateness_seconds", "histogram",
-		"How long after its scheduled instant a scheduled tick was "
-		"published.",
-		0 };
-	family running = { "cronfleet_scheduler_running", "gauge",
-		"1 while the scheduler is started, 0 while stopped.", 0 };
-	family epoch = { "cronfleet_clock_epoch", "gauge",
-		"The leading clock's leadership epoch (it grows at each "
-		"takeover).",
-		0 };
 	const cJSON *jobs = get(clock, "jobs"), *j, *v;
 	char         lbl[512], lbl2[600];
 
@@ -421,16 +451,18 @@ render_clock(page *p, const cJSON *clock)
 	cJSON_ArrayForEach(j, jobs)
 	{
 		if (job_name(j) != NULL && get_num(j, "next_fire_ms") >= 0) {
-			sample_sec(p, &next,
-			    labels(lbl, sizeof(lbl), job_owner(j), job_name(j)),
+			sample_sec(p, F_NEXT_FIRE,
+			    labels(
+			        lbl, sizeof(lbl), job_owner(j), job_name(j)),
 			    get_num(j, "next_fire_ms"));
 		}
 	}
 	cJSON_ArrayForEach(j, jobs)
 	{
 		if (job_name(j) != NULL && cJSON_IsBool(get(j, "paused"))) {
-			sample_int(p, &paused,
-			    labels(lbl, sizeof(lbl), job_owner(j), job_name(j)),
+			sample_int(p, F_PAUSED,
+			    labels(
+			        lbl, sizeof(lbl), job_owner(j), job_name(j)),
 			    cJSON_IsTrue(get(j, "paused")));
 		}
 	}
@@ -444,8 +476,10 @@ render_clock(page *p, const cJSON *clock)
 		{
 			if (cJSON_IsNumber(v) && v->string != NULL) {
 				snprintf(lbl2, sizeof(lbl2), "%s", lbl);
-				label_cat(lbl2, sizeof(lbl2), "trigger", v->string);
-				sample_int(p, &fires, lbl2, (long long) v->valuedouble);
+				label_cat(
+				    lbl2, sizeof(lbl2), "trigger", v->string);
+				sample_int(p, F_FIRES, lbl2,
+				    (long long) v->valuedouble);
 			}
 		}
 	}
@@ -453,8 +487,9 @@ render_clock(page *p, const cJSON *clock)
 	{
 		if (job_name(j) != NULL
 		    && cJSON_IsNumber(v = get(get(j, "fires"), "catchup"))) {
-			sample_int(p, &catchup,
-			    labels(lbl, sizeof(lbl), job_owner(j), job_name(j)),
+			sample_int(p, F_CATCHUP,
+			    labels(
+			        lbl, sizeof(lbl), job_owner(j), job_name(j)),
 			    (long long) v->valuedouble);
 		}
 	}
@@ -468,31 +503,30 @@ render_clock(page *p, const cJSON *clock)
 		{
 			if (cJSON_IsNumber(v) && v->string != NULL) {
 				snprintf(lbl2, sizeof(lbl2), "%s", lbl);
-				label_cat(lbl2, sizeof(lbl2), "reason", v->string);
-				sample_int(p, &skipped, lbl2, (long long) v->valuedouble);
+				label_cat(
+				    lbl2, sizeof(lbl2), "reason", v->string);
+				sample_int(p, F_SKIPPED, lbl2,
+				    (long long) v->valuedouble);
 			}
 		}
 	}
-	sample_histogram(
-	    p, &late, "", get(clock, "lateness_le_ms"), get(clock, "lateness"));
+	sample_histogram(p, F_LATENESS, "", get(clock, "lateness_le_ms"),
+	    get(clock, "lateness"));
 	if (cJSON_IsBool(get(clock, "running"))) {
-		sample_int(p, &running, "", cJSON_IsTrue(get(clock, "running")));
+		sample_int(
+		    p, F_SCHEDULER, "", cJSON_IsTrue(get(clock, "running")));
 	}
 	if (get_num(clock, "epoch") >= 0) {
-		sample_int(p, &epoch, "", get_num(clock, "epoch"));
+		sample_int(p, F_EPOCH, "", get_num(clock, "epoch"));
 	}
 }
 
 void
 gw_route_metrics(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	family up = { "cronfleet_service_up", "gauge",
-		"1 if the service answered the gateway's metrics request in "
-		"time, else 0.",
-		0 };
 	gw_ask ask[GW_NSERVICES];
 	cJSON *data[GW_NSERVICES] = { NULL };
-	page   p                  = { NULL, 0, 0, 0 };
+	page   p                  = { 0 };
 	char   lbl[128];
 
 	(void) rq;
@@ -511,8 +545,9 @@ gw_route_metrics(gw_app *app, const gw_request *rq, gw_reply *out)
 	}
 	for (int svc = 0; svc < GW_NSERVICES; svc++) {
 		if (ask[svc].asked) {
-			sample_int(&p, &up,
-			    labels(lbl, sizeof(lbl), gw_service_name(svc), NULL),
+			sample_int(&p, F_UP,
+			    labels(
+			        lbl, sizeof(lbl), gw_service_name(svc), NULL),
 			    data[svc] != NULL);
 		}
 	}

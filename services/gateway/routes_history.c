@@ -33,8 +33,8 @@ static const char *const run_statuses[] = { "running", "succeeded", "failed",
 
 /* A place in the merged order (see the top of this file). */
 typedef struct hist_key {
-	int64_t t;        /* µs since the epoch */
-	int     src;      /* enum gw_service of the source */
+	int64_t t;   /* µs since the epoch */
+	int     src; /* enum gw_service of the source */
 	char    id[CF_PROTO_MAX_ID + 1];
 } hist_key;
 
@@ -163,7 +163,7 @@ hist_key_of(const cJSON *e, int src, hist_key *k)
 {
 	const char *cur = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(e, "cursor"));
-	const char *colon, *at, *id;
+	const char  *colon, *at, *id;
 	const cJSON *seq;
 	int64_t      ms;
 
@@ -203,7 +203,7 @@ hist_key_of(const cJSON *e, int src, hist_key *k)
 static void
 source_before(int svc, const hist_key *k, char *buf, size_t len)
 {
-	int         c    = strcmp(gw_service_name(svc), gw_service_name(k->src));
+	int         c = strcmp(gw_service_name(svc), gw_service_name(k->src));
 	const char *none = svc == GW_CLOCK ? "0" : "";
 
 	if (c == 0) {
@@ -226,8 +226,8 @@ source_run(void *arg)
 
 /* Fills source s for f: its arguments; the clock's only skipped fires. */
 static void
-source_prepare(hist_src *s, gw_app *app, int svc, const hist_filter *f,
-    int64_t deadline)
+source_prepare(
+    hist_src *s, gw_app *app, int svc, const hist_filter *f, int64_t deadline)
 {
 	memset(s, 0, sizeof(*s));
 	s->app      = app;
@@ -244,8 +244,8 @@ source_prepare(hist_src *s, gw_app *app, int svc, const hist_filter *f,
 		    f->status);
 	}
 	if (f->since != INT64_MIN) {
-		snprintf(s->argv[s->nargs++], sizeof(s->argv[0]),
-		    "since=%lld", (long long) f->since);
+		snprintf(s->argv[s->nargs++], sizeof(s->argv[0]), "since=%lld",
+		    (long long) f->since);
 	}
 	if (f->has_before) {
 		source_before(
@@ -264,14 +264,14 @@ source_prepare(hist_src *s, gw_app *app, int svc, const hist_filter *f,
 static cJSON *
 skipped_as_run(const cJSON *f, const char *job)
 {
-	static const char *const copied[] = { "fire_id", "trigger",
-		"scheduled_for", "recorded_at" };
+	static const char *const copied[]
+	    = { "fire_id", "trigger", "scheduled_for", "recorded_at" };
 	static const char *const nulls[] = { "run_id", "attempt", "started_at",
 		"finished_at", "result", "next_attempt_at", "owner" };
-	const char *outcome = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(f, "outcome"));
-	const char *fjob = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(f, "job"));
+	const char              *outcome = cJSON_GetStringValue(
+	                 cJSON_GetObjectItemCaseSensitive(f, "outcome"));
+	const char *fjob
+	    = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "job"));
 	const cJSON *v;
 	cJSON       *e;
 
@@ -310,8 +310,8 @@ skipped_as_run(const cJSON *f, const char *job)
  * when out of memory.
  */
 static cJSON *
-history_merge(hist_src *src, int nsrc, const hist_filter *f, int *more,
-    hist_key *last)
+history_merge(
+    hist_src *src, int nsrc, const hist_filter *f, int *more, hist_key *last)
 {
 	hist_item *items;
 	cJSON     *page, *e;
@@ -382,11 +382,11 @@ history_merge(hist_src *src, int nsrc, const hist_filter *f, int *more,
  * owner failing (with a job), or every service failing (without).
  */
 static cJSON *
-history_page(gw_app *app, const hist_filter *f, int64_t deadline,
-    int *more, hist_key *last, cJSON **incomplete, gw_reply *out)
+history_page(gw_app *app, const hist_filter *f, int64_t deadline, int *more,
+    hist_key *last, cJSON **incomplete, gw_reply *out)
 {
-	hist_src  src[GW_NSERVICES];
-	gw_result jobs = { 0 };
+	hist_src    src[GW_NSERVICES];
+	gw_result   jobs  = { 0 };
 	const char *owner = f->owner;
 	cJSON      *page;
 	int         owner_svc = -1, answered = 0, first_failed = -1;
@@ -409,7 +409,8 @@ history_page(gw_app *app, const hist_filter *f, int64_t deadline,
 			return (NULL);
 		}
 	}
-	if (owner != NULL && (owner_svc = gw_service_find(owner)) <= GW_CLOCK) {
+	if (owner != NULL
+	    && (owner_svc = gw_service_find(owner)) <= GW_CLOCK) {
 		char safe[80];
 		gw_reply_error(out, 502,
 		    "job '%s' belongs to '%s', which the gateway does not "
@@ -556,8 +557,8 @@ gw_route_history(gw_app *app, const gw_request *rq, gw_reply *out)
 	if (history_filter(rq, &f, out) != 0) {
 		return;
 	}
-	page = history_page(app, &f, gw_now_ms() + app->cfg->timeout_ms,
-	    &more, &last, &incomplete, out);
+	page = history_page(app, &f, gw_now_ms() + app->cfg->timeout_ms, &more,
+	    &last, &incomplete, out);
 	if (page == NULL) {
 		return;
 	}

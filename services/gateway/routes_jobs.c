@@ -52,20 +52,38 @@ gw_route_job(gw_app *app, const gw_request *rq, gw_reply *out)
 	gw_reply_data(out, next.data);
 }
 
+/* pause / resume: the clock's job, with its schedule in words. */
+static void
+job_change(gw_app *app, const char *cmd, const gw_request *rq, gw_reply *out)
+{
+	gw_result res;
+
+	if (!gw_job_valid(rq->param, out)) {
+		return;
+	}
+	if (gw_upstream_call(app->up, GW_CLOCK, cmd, rq->param, 0,
+	        gw_now_ms() + app->cfg->timeout_ms, &res)) {
+		gw_reply_result(out, &res);
+		return;
+	}
+	cJSON_AddItemToObject(res.data, "description",
+	    gw_describe(cJSON_GetStringValue(
+	                    cJSON_GetObjectItemCaseSensitive(res.data, "schedule")),
+	        cJSON_GetStringValue(
+	            cJSON_GetObjectItemCaseSensitive(res.data, "tz"))));
+	gw_reply_data(out, res.data);
+}
+
 void
 gw_route_pause(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	if (gw_job_valid(rq->param, out)) {
-		gw_route_clock(app, "pause", rq->param, 0, out);
-	}
+	job_change(app, "pause", rq, out);
 }
 
 void
 gw_route_resume(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	if (gw_job_valid(rq->param, out)) {
-		gw_route_clock(app, "resume", rq->param, 0, out);
-	}
+	job_change(app, "resume", rq, out);
 }
 
 /* A string member of the body, NULL when absent; -1 when not a string. */

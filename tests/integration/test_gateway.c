@@ -306,6 +306,9 @@ fake_maintenance(
 		data[off++] = ']';
 		data[off]   = '\0';
 		fake_reply(is_text, 1, NULL, data, out, outlen);
+	} else if (strcmp(c->cmd, "history") == 0 && c->job == NULL) {
+		/* Every job's runs: none, here. */
+		fake_reply(is_text, 1, NULL, "[]", out, outlen);
 	} else if (strcmp(c->cmd, "history") == 0) {
 		snprintf(err, sizeof(err), "unknown job '%s'",
 		    c->job != NULL ? c->job : "");
@@ -990,8 +993,13 @@ history_from_the_owner(void **state)
 	    str_at(cJSON_GetArrayItem(data_of(&r), 1), "status"), "skipped");
 	http_free(&r);
 
-	api(&r, "GET", "/api/v1/scheduler/history", NULL, 400);
-	assert_string_equal(error_of(&r), "query 'job' is required");
+	/*
+	 * Without a job: every queried service's runs; ingest (down here)
+	 * is named under page.incomplete, the others still answer.
+	 */
+	api(&r, "GET", "/api/v1/scheduler/history", NULL, 200);
+	assert_non_null(strstr(r.body, "\"incomplete\""));
+	assert_non_null(strstr(r.body, "ingest"));
 	http_free(&r);
 	api(&r, "GET", "/api/v1/scheduler/history?job=", NULL, 400);
 	http_free(&r);
