@@ -8,27 +8,26 @@
 # npm ci in tests/e2e/dashboard when its node_modules is missing.
 cf_install_browser() {
 	local root=${CF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-	local dir=$root/tests/e2e/dashboard sudo=()
-	if [ ! -x /usr/bin/chromium ]; then
+	local dir=$root/tests/e2e/dashboard sudo=() pkgs=()
+	[ -x /usr/bin/chromium ] || pkgs+=(chromium)
+	# A fresh machine may have no Node.js: Debian's will do for npm ci.
+	command -v npm >/dev/null || pkgs+=(nodejs npm)
+	if [ ${#pkgs[@]} -gt 0 ]; then
 		if [ "$(id -u)" -ne 0 ]; then
 			if ! sudo -n true 2>/dev/null; then
-				echo "==> chromium is missing; as root, run:" >&2
-				echo "apt-get update && apt-get install -y --no-install-recommends chromium" >&2
+				echo "==> missing: ${pkgs[*]}; as root, run:" >&2
+				echo "apt-get update && apt-get install -y --no-install-recommends ${pkgs[*]}" >&2
 				return 1
 			fi
 			sudo=(sudo -n)
 		fi
-		echo "==> installing chromium" >&2
+		echo "==> installing ${pkgs[*]}" >&2
 		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
 			"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-				apt-get install -y -qq --no-install-recommends chromium >/dev/null ||
+				apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||
 			return 1
 	fi
 	if [ ! -d "$dir/node_modules/playwright-core" ]; then
-		if ! command -v npm >/dev/null; then
-			echo "==> npm is missing (Debian: apt-get install nodejs npm)" >&2
-			return 1
-		fi
 		echo "==> npm ci in $dir (playwright-core)" >&2
 		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
 	fi
