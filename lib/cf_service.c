@@ -689,6 +689,8 @@ cf_service_open(
 	pthread_cond_init(&svc->mon_cv, NULL);
 	pthread_cond_init(&svc->chain_cv, NULL);
 	pthread_mutex_init(&svc->cmd_mu, NULL);
+	pthread_mutex_init(&svc->pool_mu, NULL);
+	pthread_cond_init(&svc->pool_cv, NULL);
 	svc_owner(svc);
 
 	/*
@@ -955,6 +957,9 @@ cf_service_close(cf_service *svc)
 	cf_req_close(svc->clock_req);
 	cf_pub_close(svc->pub);
 	cf_pg_close(svc->cmd_pg);
+	for (int i = 0; i < CF__SVC_REP_WORKERS; i++) {
+		cf_pg_close(svc->pool[i]);
+	}
 	cf_pg_close(svc->mon_pg);
 	cf_pg_close(svc->sweep_pg);
 	pthread_cond_destroy(&svc->cv);
@@ -964,6 +969,8 @@ cf_service_close(cf_service *svc)
 	pthread_cond_destroy(&svc->chain_cv);
 	pthread_mutex_destroy(&svc->mu);
 	pthread_mutex_destroy(&svc->cmd_mu);
+	pthread_mutex_destroy(&svc->pool_mu);
+	pthread_cond_destroy(&svc->pool_cv);
 	cf__svc_metrics_close(svc);
 	free(svc->workers);
 	free(svc->jobs);

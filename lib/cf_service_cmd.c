@@ -114,11 +114,36 @@ cf__svc_cmd_query(cf_service *svc, const char *sql, int np,
 {
 	PGresult *res = NULL;
 	char      err[512];
-	int       rv;
+	int       rv  = CF_OK, slot = -1;
 
-	pthread_mutex_lock(&svc->cmd_mu);
-	rv = cf_pg_exec(svc->cmd_pg, sql, np, p, &res, err, sizeof(err));
-	pthread_mutex_unlock(&svc->cmd_mu);
+	/* A free connection of the pool (as many as REP workers: one each). */
+	pthread_mutex_lock(&svc->pool_mu);
+	for (;;) {
+		for (int i = 0; i < CF__SVC_REP_WORKERS && slot < 0; i++) {
+			if (!svc->pool_busy[i]) {
+				slot = i;
+			}
+		}
+		if (slot >= 0) {
+			break;
+		}
+		pthread_cond_wait(&svc->pool_cv, &svc->pool_mu);
+	}
+	svc->pool_busy[slot] = 1;
+	pthread_mutex_unlock(&svc->pool_mu);
+
+	if (svc->pool[slot] == NULL) {
+		rv = cf_pg_open(&svc->pool[slot], svc->opts->database_url, err,
+		    sizeof(err));
+	}
+	if (rv == CF_OK) {
+		rv = cf_pg_exec(svc->pool[slot], sql, np, p, &res, err, sizeof(err));
+	}
+
+	pthread_mutex_lock(&svc->pool_mu);
+	svc->pool_busy[slot] = 0;
+	pthread_cond_signal(&svc->pool_cv);
+	pthread_mutex_unlock(&svc->pool_mu);
 	if (rv != CF_OK) {
 		snprintf(error, errlen, "run history unavailable: %s", err);
 		return (NULL);
@@ -192,21 +217,62 @@ cmd_policies(const cf__svc_job *j)
 	return (o);
 }
 
+/*
+ * The jobs' names as a PostgreSQL array literal ({"a","b"}); names are
+ * [A-Za-z0-9_-], so quoting each is enough. Freed by the caller.
+ */
+static char *
+cmd_job_array(const cf__svc_job *jobs, size_t n)
+{
+	size_t len = 3, at = 0;
+	char  *s;
+
+	for (size_t i = 0; i < n; i++) {
+		len += strlen(jobs[i].def->name) + 3;
+	}
+	if ((s = malloc(len)) == NULL) {
+		return (NULL);
+	}
+	s[at++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		at += (size_t) snprintf(s + at, len - at, "%s\"%s\"",
+		    i > 0 ? "," : "", jobs[i].def->name);
+	}
+	s[at++] = '}';
+	s[at]   = '\0';
+	return (s);
+}
+
 static void
 cmd_status(cf_service *svc, answer *a)
 {
 	const cf__svc_job *jobs;
 	size_t             n;
-	char               sql[1024], when[40];
+	char               sql[1024], when[40], *names;
+	const char        *p[1];
 	PGresult          *res;
 	cJSON             *arr;
 
 	jobs = cmd_jobs_snapshot(svc, &n);
+	/*
+	 * The newest run of each job: one probe of the (job, started_at)
+	 * index per job, whatever the length of the history (a DISTINCT ON
+	 * over job_runs read every run ever recorded).
+	 */
+	if ((names = cmd_job_array(jobs, n)) == NULL) {
+		snprintf(a->error, sizeof(a->error), "out of memory");
+		return;
+	}
 	snprintf(sql, sizeof(sql),
-	    "SELECT DISTINCT ON (job) " CF__RUN_COLUMNS " FROM \"%s\".job_runs "
-	    "ORDER BY job, started_at DESC, attempt DESC",
+	    "SELECT r.* FROM unnest($1::text[]) AS j(name) CROSS JOIN LATERAL "
+	    "(SELECT " CF__RUN_COLUMNS " FROM \"%s\".job_runs "
+	    "WHERE job = j.name ORDER BY started_at DESC, attempt DESC "
+	    "LIMIT 1) r",
 	    svc->opts->schema);
-	if ((res = cmd_query(svc, sql, 0, NULL, a)) == NULL) {
+	p[0] = names;
+	res  = cmd_query(svc, sql, 1, p, a);
+	free(names);
+	if (res == NULL) {
 		return;
 	}
 	a->data = cJSON_CreateObject();

@@ -262,8 +262,15 @@ struct cf_service {
 	int         reg_started, sweep_started, mon_started, chain_started;
 
 	/* Sockets and connections. */
-	pthread_mutex_t cmd_mu; /* cmd_pg, for every REP worker */
+	pthread_mutex_t cmd_mu; /* cmd_pg: migrations, shutdown records */
 	cf_pg          *cmd_pg;
+	/* The REP workers' queries (status, history, counts, metrics): one
+	 * connection each at most, opened when first needed, so that
+	 * concurrent commands do not queue behind one connection. */
+	pthread_mutex_t pool_mu;
+	pthread_cond_t  pool_cv;
+	cf_pg          *pool[CF__SVC_REP_WORKERS];
+	int             pool_busy[CF__SVC_REP_WORKERS];
 	cf_pg          *mon_pg;    /* the monitor's */
 	cf_pg          *sweep_pg;  /* the sweep's */
 	cf_req         *clock_req; /* forwarded commands */
