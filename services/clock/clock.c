@@ -38,7 +38,9 @@
 #include "metrics.h"
 #include "schedule.h"
 
-#define CLOCK_WORKERS 2
+/* REP workers: enough that manual triggers arriving together can share
+ * one ledger commit (cmd_trigger); each is a cheap nng context. */
+#define CLOCK_WORKERS 16
 #define NEXT_DEFAULT 5
 #define NEXT_MAX 100
 
@@ -54,6 +56,11 @@ struct clock_actor {
 	cf_pg *          pg_loop;
 	pthread_mutex_t  pg_mu; /* pg_cmd, last_manual */
 	int64_t          last_manual; /* the latest manual fire's instant */
+	/* Manual fires waiting for the ledger (cmd_trigger's group commit). */
+	pthread_mutex_t  trig_mu;
+	pthread_cond_t   trig_cv;
+	struct trig_wait *trig_head, *trig_tail;
+	bool             trig_writing;
 	cf_pg *          pg_cmd;
 	cf_pub *         pub; /* under pub_mu; only while leading */
 	pthread_mutex_t  pub_mu;
@@ -138,15 +145,17 @@ clock_superseded(clock_actor *c, uint64_t epoch, const char *why)
  * then nothing was recorded or published, and if another clock has taken
  * over this one is stepping down (clock_superseded).
  */
+static int clock_publish(clock_actor *c, const char *service,
+    const char *job, int64_t at, cf_trigger trigger, const char *fire_id,
+    uint64_t epoch);
+
 static int
 clock_emit(clock_actor *c, cf_pg *pg, const char *service, const char *job,
     int64_t at, cf_trigger trigger, char *fire_id, size_t idlen)
 {
-	char            err[512];
-	cf_tick         t     = { 0 };
-	uint64_t        epoch = atomic_load(&c->epoch);
-	msgpack_sbuffer sb;
-	int             rv;
+	char     err[512];
+	uint64_t epoch = atomic_load(&c->epoch);
+	int      rv;
 
 	if ((rv = cf_fire_id(fire_id, idlen, job, at)) != CF_OK) {
 		return (rv);
@@ -172,9 +181,21 @@ clock_emit(clock_actor *c, cf_pg *pg, const char *service, const char *job,
 		    fire_id, "error", err, NULL);
 		return (rv);
 	}
+	return (clock_publish(c, service, job, at, trigger, fire_id, epoch));
+}
+
+/* Publishes the tick of a fire in the ledger (clock_emit's second half). */
+static int
+clock_publish(clock_actor *c, const char *service, const char *job,
+    int64_t at, cf_trigger trigger, const char *fire_id, uint64_t epoch)
+{
+	cf_tick         t = { 0 };
+	msgpack_sbuffer sb;
+	int             rv;
+
 	t.service       = (char *) service;
 	t.job           = (char *) job;
-	t.fire_id       = fire_id;
+	t.fire_id       = (char *) fire_id;
 	t.scheduled_for = at;
 	t.trigger       = trigger;
 	t.attempt       = 1;
@@ -923,52 +944,160 @@ cmd_start_stop(clock_actor *c, const cf_command *cmd, answer *a)
 }
 
 /* A manual fire: into the ledger and out as a tick, now. */
+/* One manual fire waiting for the ledger. */
+typedef struct trig_wait {
+	struct trig_wait *next;
+	const char       *job;
+	char              service[CLOCK_NAME_MAX];
+	int64_t           at;
+	char              fire_id[CF_FIRE_ID_LEN];
+	int               rv;
+	bool              done;
+} trig_wait;
+
+/*
+ * Writes the fires of batch (n of them) to the ledger in one statement
+ * and publishes their ticks in that order, under pg_mu; sets each one's
+ * rv. Each takes an instant of its own: two people pressing "trigger"
+ * in the same millisecond mean two fires, so a fire comes a millisecond
+ * after the last manual one if need be; one that lands on a fire already
+ * in the ledger (a scheduled fire of the same job at that instant) moves
+ * on a millisecond at a time, alone.
+ */
+static void
+trig_write(clock_actor *c, trig_wait **batch, size_t n)
+{
+	ledger_new_fire f[LEDGER_MANY_MAX];
+	uint64_t    epoch = atomic_load(&c->epoch);
+	char        err[512];
+	int         rv    = CF_OK;
+	int64_t     now   = now_ms(c);
+
+	pthread_mutex_lock(&c->pg_mu);
+	for (size_t i = 0; i < n; i++) {
+		trig_wait *w = batch[i];
+
+		w->at = now > c->last_manual ? now : c->last_manual + 1;
+		c->last_manual = w->at;
+		if (rv == CF_OK) {
+			rv = cf_fire_id(w->fire_id, sizeof(w->fire_id), w->job,
+			    w->at);
+		}
+		f[i].job      = w->job;
+		f[i].service  = w->service;
+		f[i].fire_id  = w->fire_id;
+		f[i].at       = w->at;
+		f[i].inserted = 0;
+	}
+	if (rv == CF_OK && epoch == 0) {
+		rv = CF_ECLOSED;
+	}
+	if (rv == CF_OK) {
+		rv = ledger_record_many(c->pg_cmd, f, n, CF_TRIGGER_MANUAL,
+		    epoch, err, sizeof(err));
+		if (rv == CF_ECLOSED) {
+			clock_superseded(c, epoch, err);
+		} else if (rv != CF_OK) {
+			cf_log_kv(CF_LOG_ERROR, NULL, NULL,
+			    "manual fires not recorded, ticks not published",
+			    "fires", n > 1 ? "several" : "one", "error", err,
+			    NULL);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		trig_wait *w = batch[i];
+
+		w->rv = rv;
+		if (rv != CF_OK) {
+			continue;
+		}
+		if (f[i].inserted) {
+			w->rv = clock_publish(c, w->service, w->job, w->at,
+			    CF_TRIGGER_MANUAL, w->fire_id, epoch);
+			continue;
+		}
+		w->rv = CF_EEXIST;
+		for (int tries = 0; tries < 5 && w->rv == CF_EEXIST; tries++) {
+			w->at          = ++c->last_manual;
+			w->rv          = clock_emit(c, c->pg_cmd, w->service, w->job,
+			             w->at, CF_TRIGGER_MANUAL, w->fire_id,
+			             sizeof(w->fire_id));
+		}
+	}
+	pthread_mutex_unlock(&c->pg_mu);
+}
+
+/*
+ * A manual fire: into the ledger and out as a tick, now. Triggers that
+ * arrive while one is being written wait and are then written together,
+ * in one statement and one commit (group commit): the ledger's fence
+ * makes its writes one at a time, so without this a burst of triggers
+ * would pay one commit each, in a row.
+ */
 static void
 cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 {
-	char    service[CLOCK_NAME_MAX], fire_id[CF_FIRE_ID_LEN], when[40];
-	int64_t at = now_ms(c);
-	int     slot, rv;
+	trig_wait w;
+	char      when[40];
+	int       slot;
 
+	memset(&w, 0, sizeof(w));
+	w.job = cmd->job;
 	pthread_mutex_lock(&c->mu);
 	if ((slot = cmd_need_job(c, cmd, a)) < 0) {
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
-	snprintf(service, sizeof(service), "%s", c->sched.jobs[slot].service);
+	snprintf(w.service, sizeof(w.service), "%s", c->sched.jobs[slot].service);
 	pthread_mutex_unlock(&c->mu);
-	/*
-	 * A fire is (job, instant): two people pressing "trigger" in the same
-	 * millisecond mean two fires, so each manual fire takes an instant of
-	 * its own, a millisecond after the last one if need be; one that
-	 * lands on a scheduled fire's instant moves on the same way.
-	 */
-	pthread_mutex_lock(&c->pg_mu);
-	if (at <= c->last_manual) {
-		at = c->last_manual + 1;
+
+	pthread_mutex_lock(&c->trig_mu);
+	if (c->trig_tail != NULL) {
+		c->trig_tail->next = &w;
+	} else {
+		c->trig_head = &w;
 	}
-	for (int tries = 0; tries < 5; tries++, at++) {
-		rv = clock_emit(c, c->pg_cmd, service, cmd->job, at,
-		    CF_TRIGGER_MANUAL, fire_id, sizeof(fire_id));
-		if (rv != CF_EEXIST) {
-			break;
+	c->trig_tail = &w;
+	while (!w.done) {
+		trig_wait *batch[LEDGER_MANY_MAX];
+		size_t     n = 0;
+
+		if (c->trig_writing) {
+			pthread_cond_wait(&c->trig_cv, &c->trig_mu);
+			continue;
 		}
+		/* This thread writes what is queued, its own fire first or
+		 * among the first. */
+		c->trig_writing = true;
+		while (c->trig_head != NULL && n < LEDGER_MANY_MAX) {
+			batch[n++]   = c->trig_head;
+			c->trig_head = c->trig_head->next;
+		}
+		if (c->trig_head == NULL) {
+			c->trig_tail = NULL;
+		}
+		pthread_mutex_unlock(&c->trig_mu);
+		trig_write(c, batch, n);
+		pthread_mutex_lock(&c->trig_mu);
+		for (size_t i = 0; i < n; i++) {
+			batch[i]->done = true;
+		}
+		c->trig_writing = false;
+		pthread_cond_broadcast(&c->trig_cv);
 	}
-	if (rv == CF_OK) {
-		c->last_manual = at;
-	}
-	pthread_mutex_unlock(&c->pg_mu);
-	if (rv != CF_OK) {
+	pthread_mutex_unlock(&c->trig_mu);
+
+	if (w.rv != CF_OK) {
 		snprintf(a->error, sizeof(a->error),
 		    "trigger %s: the fire could not be recorded (%s)", cmd->job,
-		    cf_strerror(rv));
+		    cf_strerror(w.rv));
 		return;
 	}
 	a->data = cJSON_CreateObject();
 	cJSON_AddStringToObject(a->data, "job", cmd->job);
-	cJSON_AddStringToObject(a->data, "service", service);
-	cJSON_AddStringToObject(a->data, "fire_id", fire_id);
-	fmt_time(when, sizeof(when), at);
+	cJSON_AddStringToObject(a->data, "service", w.service);
+	cJSON_AddStringToObject(a->data, "fire_id", w.fire_id);
+	fmt_time(when, sizeof(when), w.at);
 	cJSON_AddStringToObject(a->data, "scheduled_for", when);
 	cJSON_AddStringToObject(a->data, "trigger", "manual");
 }
@@ -1607,6 +1736,8 @@ clock_open(clock_actor **out, const clock_cfg *cfg, char *err, size_t errlen)
 	atomic_init(&c->epoch, 0);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->pg_mu, NULL);
+	pthread_mutex_init(&c->trig_mu, NULL);
+	pthread_cond_init(&c->trig_cv, NULL);
 	pthread_mutex_init(&c->pub_mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	if ((rv = metrics_open(&c->metrics)) != CF_OK ||
@@ -1680,6 +1811,8 @@ clock_close(clock_actor *c)
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->pg_mu);
+	pthread_mutex_destroy(&c->trig_mu);
+	pthread_cond_destroy(&c->trig_cv);
 	pthread_mutex_destroy(&c->pub_mu);
 	free(c);
 }

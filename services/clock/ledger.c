@@ -99,6 +99,86 @@ ledger_record(cf_pg *pg, const char *job, const char *service, int64_t at,
 }
 
 int
+ledger_record_many(cf_pg *pg, ledger_new_fire *fires, size_t n,
+    cf_trigger trigger, uint64_t epoch, char *err, size_t errlen)
+{
+	char        sql[1024 + LEDGER_MANY_MAX * 80], ep[24];
+	char        when[LEDGER_MANY_MAX][40];
+	const char *p[2 + 4 * LEDGER_MANY_MAX];
+	PGresult   *res = NULL;
+	size_t      len;
+	int         rv;
+
+	if (n == 0 || n > LEDGER_MANY_MAX) {
+		snprintf(err, errlen, "ledger_record_many: %zu fires", n);
+		return (CF_EINVAL);
+	}
+	snprintf(ep, sizeof(ep), "%llu", (unsigned long long) epoch);
+	p[0] = cf_trigger_name(trigger);
+	p[1] = ep;
+	/* The same fence as ledger_record's; the rows keep their order. */
+	len = (size_t) snprintf(sql, sizeof(sql),
+	    "WITH l AS (SELECT epoch FROM %s.leadership WHERE id = 1 "
+	    "FOR NO KEY UPDATE), "
+	    "v (job, service, at, fire_id, ord) AS (VALUES ",
+	    store_schema);
+	for (size_t i = 0; i < n; i++) {
+		int k = 3 + 4 * (int) i;
+
+		cf_rfc3339_format(when[i], sizeof(when[i]), fires[i].at, 0, 1);
+		p[k - 1] = fires[i].job;
+		p[k]     = fires[i].service;
+		p[k + 1] = when[i];
+		p[k + 2] = fires[i].fire_id;
+		len += (size_t) snprintf(sql + len, sizeof(sql) - len,
+		    "%s($%d::text, $%d::text, $%d::timestamptz, $%d::text, %zu)",
+		    i > 0 ? ", " : "", k, k + 1, k + 2, k + 3, i);
+	}
+	snprintf(sql + len, sizeof(sql) - len,
+	    "), ins AS (INSERT INTO %s.fires (job, service, scheduled_for, "
+	    "fire_id, trigger, epoch) "
+	    "SELECT v.job, v.service, v.at, v.fire_id, $1, $2::bigint "
+	    "FROM l, v WHERE l.epoch = $2::bigint ORDER BY v.ord "
+	    "ON CONFLICT DO NOTHING RETURNING fire_id) "
+	    "SELECT l.epoch, (SELECT string_agg(fire_id, ' ') FROM ins) "
+	    "FROM l",
+	    store_schema);
+	if ((rv = cf_pg_exec(pg, sql, 2 + 4 * (int) n, p, &res, err, errlen))
+	    != CF_OK) {
+		return (rv);
+	}
+	if (PQntuples(res) != 1) {
+		snprintf(err, errlen, "%s.leadership has no row", store_schema);
+		rv = CF_ECLOSED;
+	} else if (strcmp(PQgetvalue(res, 0, 0), ep) != 0) {
+		snprintf(err, errlen,
+		    "epoch %s is stale: another clock leads with epoch %s", ep,
+		    PQgetvalue(res, 0, 0));
+		rv = CF_ECLOSED;
+	} else {
+		/* Space-separated ids of the rows written (ids hold none). */
+		const char *ids = PQgetvalue(res, 0, 1);
+
+		for (size_t i = 0; i < n; i++) {
+			const char *f  = ids;
+			size_t      fl = strlen(fires[i].fire_id);
+
+			fires[i].inserted = 0;
+			while ((f = strstr(f, fires[i].fire_id)) != NULL) {
+				if ((f == ids || f[-1] == ' ')
+				    && (f[fl] == ' ' || f[fl] == '\0')) {
+					fires[i].inserted = 1;
+					break;
+				}
+				f += fl;
+			}
+		}
+	}
+	PQclear(res);
+	return (rv);
+}
+
+int
 leadership_begin(cf_pg *pg, const char *holder, const char *via,
     uint64_t *epoch, int64_t *since_ms, char *err, size_t errlen)
 {

@@ -30,6 +30,27 @@ int ledger_record(cf_pg *pg, const char *job, const char *service,
     int64_t at, const char *fire_id, cf_trigger trigger, uint64_t epoch,
     char *err, size_t errlen);
 
+/* One new fire of ledger_record_many; inserted is its outcome. */
+typedef struct ledger_new_fire {
+	const char *job;
+	const char *service;
+	const char *fire_id;
+	int64_t     at; /* UTC ms */
+	int         inserted; /* out: 1 written, 0 already there */
+} ledger_new_fire;
+
+#define LEDGER_MANY_MAX 64
+
+/*
+ * ledger_record for n (at most LEDGER_MANY_MAX) fires of one trigger in
+ * one statement, fenced by epoch the same way, their seq in array
+ * order: one commit for all (manual fires arriving together). Returns
+ * CF_OK with each inserted flag set, CF_ECLOSED (stale epoch: nothing
+ * written), or an error from cf_pg_exec (nothing written).
+ */
+int ledger_record_many(cf_pg *pg, ledger_new_fire *fires, size_t n,
+    cf_trigger trigger, uint64_t epoch, char *err, size_t errlen);
+
 /*
  * Leadership (table leadership, one row). leadership_begin() starts a new
  * epoch for holder (a clock id) leading via "redis" or "postgres": the

@@ -167,6 +167,25 @@ expect 200 GET /api/v1/jobs/hourly "$VW"
 [ "$(jq_py "d['data']['fires'][0]['at'][11:19]")" = "02:30:00" ] &&
 	ok "the next fire follows the new schedule" || bad "next fires: $(head -c 300 "$T/body")"
 
+echo "# triggers at once: each its own fire (one commit for those that arrive together)"
+before=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires WHERE job = 'quick' AND trigger = 'manual'")
+seq 64 | xargs -P16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+	-H "Authorization: Bearer $ADM" "$G/api/v1/jobs/quick/trigger" >"$T/burst"
+[ "$(grep -c '^200$' "$T/burst")" = 64 ] && ok "64 concurrent triggers all answered 200" ||
+	bad "concurrent triggers: $(sort "$T/burst" | uniq -c | tr '\n' ' ')"
+after=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires WHERE job = 'quick' AND trigger = 'manual'")
+[ $((after - before)) = 64 ] && ok "64 manual fires in the ledger" || bad "ledger: $((after - before)) new manual fires"
+inv=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires a JOIN $CRONFLEET_CLOCK_SCHEMA.fires b
+	ON a.job = b.job AND a.trigger = 'manual' AND b.trigger = 'manual' AND a.seq < b.seq AND a.scheduled_for > b.scheduled_for
+	WHERE a.job = 'quick'")
+[ "$inv" = 0 ] && ok "manual fires' seq follows their instants" || bad "$inv manual fires out of seq order"
+burst_settled() {
+	[ "$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires f WHERE f.job = 'quick' AND f.trigger = 'manual'
+		AND NOT EXISTS (SELECT 1 FROM $S.job_runs r WHERE r.fire_id = f.fire_id AND r.final)")" = 0 ]
+}
+poll 60 burst_settled && ok "every manual fire of the burst has a final run (run or skipped by overlap)" ||
+	bad "burst fires not settled"
+
 echo "# the seeds' admin and cron endpoints"
 expect 200 GET /api/admin/jobs "$VW"
 [ "$(jq_py "sorted(j['name'] for j in d['availableJobs'])")" = "['bad', 'hourly', 'quick', 'slowjob']" ] &&
