@@ -659,3 +659,19 @@ cf_pg_xact_trylock(cf_pg *pg, int64_t key, int *got, char *err, size_t errlen)
 	    pg_lock_query(pg, "SELECT pg_try_advisory_xact_lock($1::bigint)",
 	        key, got, err, errlen));
 }
+
+int
+cf_pg_sqlcat(char *sql, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int     k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(sql + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t) k >= len - *off) {
+		return (-1);
+	}
+	*off += (size_t) k;
+	return (0);
+}

@@ -99,6 +99,14 @@ int cf_pg_commit(cf_pg *pg, char *err, size_t errlen);
 int cf_pg_rollback(cf_pg *pg, char *err, size_t errlen);
 
 /*
+ * Appends fmt's text to the statement being built in sql (len bytes) at
+ * *off, moving *off on. Returns 0, or -1 when it does not fit (sql then
+ * holds a cut statement that must not be run).
+ */
+int cf_pg_sqlcat(char *sql, size_t len, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
  * Advisory locks. cf_pg_lock_key() turns a name into a 64-bit key
  * (FNV-1a; the same on every host and version).
  *

@@ -12,7 +12,6 @@
  * several services' pages, can order entries with strcmp and agree with
  * every service.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +36,6 @@ typedef struct hist_query {
 	char        before[24]; /* started_at in µs of the cursor, or "" */
 	const char *before_id;  /* the cursor's run_id ("" sorts first) */
 } hist_query;
-
-/* 1 if s is 1..18 decimal digits (fits an int64). */
-static int
-hist_digits(const char *s, size_t len)
-{
-	if (len == 0 || len > 18) {
-		return (0);
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return (0);
-		}
-	}
-	return (1);
-}
 
 /*
  * Reads the key=value arguments into q. An error starts with "invalid "
@@ -95,7 +79,7 @@ hist_args(const cf_command *cmd, hist_query *q, char *error, size_t errlen)
 			int64_t ms;
 			/* Digits are unix ms (what programs hold); anything
 			 * else must be RFC 3339 (what people write). */
-			if (hist_digits(v, strlen(v))) {
+			if (cf_digits(v, strlen(v))) {
 				ms = strtoll(v, NULL, 10);
 			} else if (cf_rfc3339_parse(v, &ms) != 0) {
 				snprintf(error, errlen,
@@ -109,7 +93,7 @@ hist_args(const cf_command *cmd, hist_query *q, char *error, size_t errlen)
 		} else if (klen == 6 && strncmp(a, "before", 6) == 0) {
 			const char *colon = strchr(v, ':');
 			if (colon == NULL
-			    || !hist_digits(v, (size_t) (colon - v))
+			    || !cf_digits(v, (size_t) (colon - v))
 			    || strlen(colon + 1) > CF_PROTO_MAX_ID) {
 				snprintf(error, errlen,
 				    "invalid before '%.40s': expected "
@@ -129,26 +113,6 @@ hist_args(const cf_command *cmd, hist_query *q, char *error, size_t errlen)
 			return (-1);
 		}
 	}
-	return (0);
-}
-
-/* Appends text to sql at *off; 0, or -1 when it does not fit. */
-static int hist_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-hist_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int     k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(sql + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t) k >= len - *off) {
-		return (-1);
-	}
-	*off += (size_t) k;
 	return (0);
 }
 
@@ -186,23 +150,23 @@ cf__svc_cmd_history(cf_service *svc, const cf_command *cmd, cJSON **data,
 	}
 	snprintf(
 	    limit, sizeof(limit), "%d", n > HISTORY_MAX ? HISTORY_MAX : n);
-	fit = hist_cat(sql, sizeof(sql), &off,
+	fit = cf_pg_sqlcat(sql, sizeof(sql), &off,
 	    "SELECT " CF__RUN_COLUMNS ", "
 	    "(extract(epoch FROM started_at) * 1000000)::bigint "
 	    "FROM \"%s\".job_runs WHERE true",
 	    svc->opts->schema);
 	if (cmd->job != NULL) {
 		p[np++] = cmd->job;
-		fit |= hist_cat(sql, sizeof(sql), &off, " AND job = $%d", np);
+		fit |= cf_pg_sqlcat(sql, sizeof(sql), &off, " AND job = $%d", np);
 	}
 	if (q.status != NULL) {
 		p[np++] = q.status;
-		fit |= hist_cat(
+		fit |= cf_pg_sqlcat(
 		    sql, sizeof(sql), &off, " AND status = $%d", np);
 	}
 	if (q.since[0] != '\0') {
 		p[np++] = q.since;
-		fit |= hist_cat(sql, sizeof(sql), &off,
+		fit |= cf_pg_sqlcat(sql, sizeof(sql), &off,
 		    " AND started_at >= timestamptz 'epoch' + $%d::bigint "
 		    "* interval '1 millisecond'",
 		    np);
@@ -212,14 +176,14 @@ cf__svc_cmd_history(cf_service *svc, const cf_command *cmd, cJSON **data,
 		 * at the cursor. */
 		p[np++] = q.before;
 		p[np++] = q.before_id;
-		fit |= hist_cat(sql, sizeof(sql), &off,
+		fit |= cf_pg_sqlcat(sql, sizeof(sql), &off,
 		    " AND (started_at, run_id COLLATE \"C\") < "
 		    "(timestamptz 'epoch' + $%d::bigint "
 		    "* interval '1 microsecond', $%d::text COLLATE \"C\")",
 		    np - 1, np);
 	}
 	p[np++] = limit;
-	fit |= hist_cat(sql, sizeof(sql), &off,
+	fit |= cf_pg_sqlcat(sql, sizeof(sql), &off,
 	    " ORDER BY started_at DESC, run_id COLLATE \"C\" DESC "
 	    "LIMIT $%d::int",
 	    np);

@@ -261,3 +261,17 @@ cf_rfc3339_format(
 	}
 	return (n);
 }
+
+int
+cf_digits(const char *s, size_t len)
+{
+	if (len == 0 || len > 18) {
+		return (0);
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			return (0);
+		}
+	}
+	return (1);
+}

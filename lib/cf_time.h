@@ -61,4 +61,10 @@ int cf_rfc3339_parse(const char *s, int64_t *out_ms);
 int cf_rfc3339_format(char *buf, size_t len, int64_t utc_ms, int offset_sec,
     int utc_z);
 
+/*
+ * 1 if s[0..len) is 1 to 18 decimal digits: a unix ms or µs time, or an
+ * id, that fits an int64 (history cursors, audit ids).
+ */
+int cf_digits(const char *s, size_t len);
+
 #endif /* CF_TIME_H */

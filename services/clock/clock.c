@@ -1209,21 +1209,6 @@ cmd_fires(clock_actor *c, const cf_command *cmd, answer *a)
 #define HISTORY_DEFAULT 20
 #define HISTORY_MAX 1000
 
-/* 1 if s[0..len) is 1..18 decimal digits. */
-static int
-history_digits(const char *s, size_t len)
-{
-	if (len == 0 || len > 18) {
-		return (0);
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return (0);
-		}
-	}
-	return (1);
-}
-
 /* Reads history's key=value arguments into q; -1 with a->error set. */
 static int
 history_args(const cf_command *cmd, ledger_query *q, answer *a)
@@ -1255,7 +1240,7 @@ history_args(const cf_command *cmd, ledger_query *q, answer *a)
 			}
 		} else if (k == 5 && strncmp(arg, "since", 5) == 0) {
 			/* Digits are unix ms, else RFC 3339. */
-			if (history_digits(v, strlen(v))) {
+			if (cf_digits(v, strlen(v))) {
 				q->since = strtoll(v, NULL, 10);
 			} else if (cf_rfc3339_parse(v, &q->since) != 0) {
 				snprintf(a->error, sizeof(a->error),
@@ -1267,8 +1252,8 @@ history_args(const cf_command *cmd, ledger_query *q, answer *a)
 		} else if (k == 6 && strncmp(arg, "before", 6) == 0) {
 			const char *colon = strchr(v, ':');
 			if (colon == NULL
-			    || !history_digits(v, (size_t) (colon - v))
-			    || !history_digits(colon + 1, strlen(colon + 1))) {
+			    || !cf_digits(v, (size_t) (colon - v))
+			    || !cf_digits(colon + 1, strlen(colon + 1))) {
 				snprintf(a->error, sizeof(a->error),
 				    "invalid before '%.40s': expected "
 				    "<unix microseconds>:<seq>, an entry's "

@@ -2,7 +2,6 @@
  * ledger.c - the clock's statements against its own schema.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +40,26 @@ store_init(cf_pg *pg, const char *schema, char *err, size_t errlen)
 
 /* Prefixes every "%s." in sql with the schema. */
 #define SQL(buf, fmt) snprintf(buf, sizeof(buf), fmt, store_schema)
+
+/*
+ * The fence's verdict, from a result whose first column is the current
+ * epoch: CF_OK when it is ours (ep), else CF_ECLOSED with err naming both.
+ */
+static int
+ledger_fence(const PGresult *res, const char *ep, char *err, size_t errlen)
+{
+	if (PQntuples(res) != 1) {
+		snprintf(err, errlen, "%s.leadership has no row", store_schema);
+		return (CF_ECLOSED);
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), ep) != 0) {
+		snprintf(err, errlen,
+		    "epoch %s is stale: another clock leads with epoch %s", ep,
+		    PQgetvalue(res, 0, 0));
+		return (CF_ECLOSED);
+	}
+	return (CF_OK);
+}
 
 int
 ledger_record(cf_pg *pg, const char *job, const char *service, int64_t at,
@@ -83,15 +102,7 @@ ledger_record(cf_pg *pg, const char *job, const char *service, int64_t at,
 	if ((rv = cf_pg_exec(pg, sql, 6, p, &res, err, errlen)) != CF_OK) {
 		return (rv);
 	}
-	if (PQntuples(res) != 1) {
-		snprintf(err, errlen, "%s.leadership has no row", store_schema);
-		rv = CF_ECLOSED;
-	} else if (strcmp(PQgetvalue(res, 0, 0), ep) != 0) {
-		snprintf(err, errlen,
-		    "epoch %s is stale: another clock leads with epoch %s", ep,
-		    PQgetvalue(res, 0, 0));
-		rv = CF_ECLOSED;
-	} else {
+	if ((rv = ledger_fence(res, ep, err, errlen)) == CF_OK) {
 		rv = strcmp(PQgetvalue(res, 0, 1), "1") == 0 ? CF_OK : CF_EEXIST;
 	}
 	PQclear(res);
@@ -147,15 +158,7 @@ ledger_record_many(cf_pg *pg, ledger_new_fire *fires, size_t n,
 	    != CF_OK) {
 		return (rv);
 	}
-	if (PQntuples(res) != 1) {
-		snprintf(err, errlen, "%s.leadership has no row", store_schema);
-		rv = CF_ECLOSED;
-	} else if (strcmp(PQgetvalue(res, 0, 0), ep) != 0) {
-		snprintf(err, errlen,
-		    "epoch %s is stale: another clock leads with epoch %s", ep,
-		    PQgetvalue(res, 0, 0));
-		rv = CF_ECLOSED;
-	} else {
+	if ((rv = ledger_fence(res, ep, err, errlen)) == CF_OK) {
 		/* Space-separated ids of the rows written (ids hold none). */
 		const char *ids = PQgetvalue(res, 0, 1);
 
@@ -502,15 +505,7 @@ ledger_skip_chunk(cf_pg *pg, const ledger_skip *rows, size_t n,
 	if ((rv = cf_pg_exec(pg, sql, 7, p, &res, err, errlen)) != CF_OK) {
 		goto out;
 	}
-	if (PQntuples(res) != 1) {
-		snprintf(err, errlen, "%s.leadership has no row", store_schema);
-		rv = CF_ECLOSED;
-	} else if (strcmp(PQgetvalue(res, 0, 0), ep) != 0) {
-		snprintf(err, errlen,
-		    "epoch %s is stale: another clock leads with epoch %s", ep,
-		    PQgetvalue(res, 0, 0));
-		rv = CF_ECLOSED;
-	}
+	rv = ledger_fence(res, ep, err, errlen);
 	PQclear(res);
 out:
 	for (int k = 0; k < 6; k++) {
@@ -651,27 +646,6 @@ ledger_find_fire(cf_pg *pg, const char *fire_id, int *found,
 	return (CF_OK);
 }
 
-/* Appends a formatted piece to sql at *off; 0, or -1 if it does not fit. */
-static int
-history_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-history_cat(char *sql, size_t len, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int     k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(sql + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t) k >= len - *off) {
-		return (-1);
-	}
-	*off += (size_t) k;
-	return (0);
-}
-
 /*
  * The order is (published_at, seq), not scheduled_for: the gateway merges
  * these entries with the services' runs, which it orders by when they
@@ -691,7 +665,7 @@ ledger_history(cf_pg *pg, const ledger_query *q, ledger_entry **out,
 
 	*out   = NULL;
 	*n_out = 0;
-	bad    = history_cat(sql, sizeof(sql), &off,
+	bad    = cf_pg_sqlcat(sql, sizeof(sql), &off,
 	       "SELECT seq, fire_id, "
 	       "(extract(epoch FROM scheduled_for) * 1000)::bigint, "
 	       "(extract(epoch FROM published_at) * 1000)::bigint, trigger, "
@@ -701,20 +675,20 @@ ledger_history(cf_pg *pg, const ledger_query *q, ledger_entry **out,
 	       store_schema);
 	if (q->job != NULL) {
 		p[np++] = q->job;
-		bad |= history_cat(
+		bad |= cf_pg_sqlcat(
 		    sql, sizeof(sql), &off, " AND job = $%d", np);
 	}
 	if (q->outcome >= 0) {
 		/* A constant, so that the planner can pick the partial
 		 * index of skipped fires. */
-		bad |= history_cat(sql, sizeof(sql), &off,
+		bad |= cf_pg_sqlcat(sql, sizeof(sql), &off,
 		    " AND outcome = '%s'",
 		    q->outcome ? "published" : "skipped");
 	}
 	if (q->since != INT64_MIN) {
 		snprintf(since, sizeof(since), "%lld", (long long) q->since);
 		p[np++] = since;
-		bad |= history_cat(sql, sizeof(sql), &off,
+		bad |= cf_pg_sqlcat(sql, sizeof(sql), &off,
 		    " AND published_at >= timestamptz 'epoch' + $%d::bigint "
 		    "* interval '1 millisecond'",
 		    np);
@@ -724,14 +698,14 @@ ledger_history(cf_pg *pg, const ledger_query *q, ledger_entry **out,
 		snprintf(bseq, sizeof(bseq), "%lld", (long long) q->before_seq);
 		p[np++] = bus;
 		p[np++] = bseq;
-		bad |= history_cat(sql, sizeof(sql), &off,
+		bad |= cf_pg_sqlcat(sql, sizeof(sql), &off,
 		    " AND (published_at, seq) < (timestamptz 'epoch' + "
 		    "$%d::bigint * interval '1 microsecond', $%d::bigint)",
 		    np - 1, np);
 	}
 	snprintf(lim, sizeof(lim), "%d", q->n);
 	p[np++] = lim;
-	bad |= history_cat(sql, sizeof(sql), &off,
+	bad |= cf_pg_sqlcat(sql, sizeof(sql), &off,
 	    " ORDER BY published_at DESC, seq DESC LIMIT $%d::integer", np);
 	if (bad != 0) {
 		snprintf(err, errlen, "ledger_history: query too long");

@@ -321,10 +321,7 @@ gw_route_audit(gw_app *app, const gw_request *rq, gw_reply *out)
 	if (gw_query_int(rq, "limit", AUDIT_DEFAULT, AUDIT_MAX, &limit, out)) {
 		return;
 	}
-	if (before != NULL
-	    && (before[0] < '0' || before[0] > '9'
-	        || strspn(before, "0123456789") != strlen(before)
-	        || strlen(before) > 18)) {
+	if (before != NULL && !cf_digits(before, strlen(before))) {
 		gw_reply_error(out, 400,
 		    "query 'before': '%s' is not an audit id (take "
 		    "page.next_before)",

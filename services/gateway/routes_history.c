@@ -71,21 +71,6 @@ typedef struct hist_item {
 	cJSON   *e;
 } hist_item;
 
-/* 1 if s[0..len) is 1..18 decimal digits (fits an int64). */
-static int
-hist_digits(const char *s, size_t len)
-{
-	if (len == 0 || len > 18) {
-		return (0);
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return (0);
-		}
-	}
-	return (1);
-}
-
 /*
  * Orders keys newest first. Within one source the id's order is that
  * source's own: byte order of run_ids (the services sort with COLLATE
@@ -135,7 +120,7 @@ hist_key_parse(const char *s, hist_key *k)
 	const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
 	char        name[16];
 
-	if (c2 == NULL || !hist_digits(s, (size_t) (c1 - s))
+	if (c2 == NULL || !cf_digits(s, (size_t) (c1 - s))
 	    || (size_t) (c2 - c1 - 1) >= sizeof(name)
 	    || strlen(c2 + 1) > CF_PROTO_MAX_ID) {
 		return (-1);
@@ -144,7 +129,7 @@ hist_key_parse(const char *s, hist_key *k)
 	if ((k->src = gw_service_find(name)) < 0) {
 		return (-1);
 	}
-	if (k->src == GW_CLOCK ? !hist_digits(c2 + 1, strlen(c2 + 1))
+	if (k->src == GW_CLOCK ? !cf_digits(c2 + 1, strlen(c2 + 1))
 	                       : c2[1] == '\0') {
 		return (-1);
 	}
@@ -170,7 +155,7 @@ hist_key_of(const cJSON *e, int src, hist_key *k)
 	memset(k, 0, sizeof(*k));
 	k->src = src;
 	if (cur != NULL && (colon = strchr(cur, ':')) != NULL
-	    && hist_digits(cur, (size_t) (colon - cur))) {
+	    && cf_digits(cur, (size_t) (colon - cur))) {
 		k->t = strtoll(cur, NULL, 10);
 		snprintf(k->id, sizeof(k->id), "%s", colon + 1);
 		return (0);
