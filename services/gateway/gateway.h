@@ -308,8 +308,10 @@ void gw_reply_result(gw_reply *out, gw_result *res);
 int gw_query_int(const gw_request *rq, const char *name, int def, int max,
     int *value, gw_reply *out);
 
-/* The schedule in words, or JSON null (no schedule, or unreadable). */
+/* The schedule in words, or JSON null (no schedule, or unreadable);
+ * cached. gw_describe_fini frees the cache. */
 cJSON *gw_describe(const char *expr, const char *tz);
+void   gw_describe_fini(void);
 
 /* Answers the clock's data for one command (cmd, job, n). */
 void gw_route_clock(
@@ -329,6 +331,9 @@ typedef struct gw_ask {
 	pthread_t   thr;
 	gw_result   res;   /* the caller frees res.data */
 } gw_ask;
+
+/* Sends each asked entry of ask[0..n) its own (svc, cmd), all at once. */
+void gw_ask_each(gw_app *app, gw_ask *ask, size_t n, int64_t deadline);
 
 /* Sends cmd to every service whose ask[svc].asked is set, all at once. */
 void gw_ask_all(gw_app *app, gw_ask *ask, const char *cmd, int64_t deadline);

@@ -78,6 +78,7 @@ main(void)
 	gw_audit_close(app.audit);
 	gw_upstreams_close(app.up);
 	gw_auth_close(app.auth);
+	gw_describe_fini();
 	gw_config_fini(&cfg);
 	cf_log_info("stopped");
 	return (0);

@@ -172,27 +172,83 @@ gw_job_valid(const char *job, gw_reply *out)
 /*
  * The schedule in words ("At 02:30 every day"; the zone is the job's
  * "tz"), or null for a job without a schedule of its own or one the
- * gateway cannot read.
+ * gateway cannot read. Compiling a schedule builds its tables (dates
+ * over two centuries), far more than a request should pay for each job
+ * each time, and schedules change rarely: the last DESCRIBE_CACHE
+ * answers are kept.
  */
+#define DESCRIBE_CACHE 64
+
+static struct {
+	pthread_mutex_t mu;
+	unsigned        next;
+	struct {
+		char *key; /* tz "\n" expr */
+		char *text; /* NULL: no description */
+	} e[DESCRIBE_CACHE];
+} describe_cache = { PTHREAD_MUTEX_INITIALIZER, 0, { { NULL, NULL } } };
+
 cJSON *
 gw_describe(const char *expr, const char *tz)
 {
 	cf_cron_opts o = { 0 };
 	cf_cron     *c = NULL;
-	char         err[CF_CRON_ERRLEN], text[512];
-	cJSON       *v = NULL;
+	char         err[CF_CRON_ERRLEN], text[512], key[768];
+	int          found = 0, ok = 0;
 
 	if (expr == NULL || strcmp(expr, "-") == 0) {
 		return (cJSON_CreateNull());
 	}
-	o.tz = tz;
-	if (cf_cron_parse(&c, expr, &o, err, sizeof(err)) == 0
-	    && cf_cron_describe(c, text, sizeof(text)) > 0) {
-		v = cJSON_CreateString(text);
+	snprintf(key, sizeof(key), "%s\n%s", tz != NULL ? tz : "", expr);
+	pthread_mutex_lock(&describe_cache.mu);
+	for (unsigned i = 0; i < DESCRIBE_CACHE && !found; i++) {
+		if (describe_cache.e[i].key != NULL
+		    && strcmp(describe_cache.e[i].key, key) == 0) {
+			found = 1;
+			ok    = describe_cache.e[i].text != NULL;
+			if (ok) {
+				snprintf(text, sizeof(text), "%s",
+				    describe_cache.e[i].text);
+			}
+		}
 	}
-	cf_cron_free(c);
-	return (v != NULL ? v : cJSON_CreateNull());
+	pthread_mutex_unlock(&describe_cache.mu);
+	if (!found) {
+		o.tz = tz;
+		ok   = cf_cron_parse(&c, expr, &o, err, sizeof(err)) == 0
+		    && cf_cron_describe(c, text, sizeof(text)) > 0;
+		cf_cron_free(c);
+		pthread_mutex_lock(&describe_cache.mu);
+		{
+			unsigned k = describe_cache.next++ % DESCRIBE_CACHE;
+			free(describe_cache.e[k].key);
+			free(describe_cache.e[k].text);
+			describe_cache.e[k].key  = strdup(key);
+			describe_cache.e[k].text = ok ? strdup(text) : NULL;
+			if (describe_cache.e[k].key == NULL) {
+				free(describe_cache.e[k].text);
+				describe_cache.e[k].text = NULL;
+			}
+		}
+		pthread_mutex_unlock(&describe_cache.mu);
+	}
+	return (ok ? cJSON_CreateString(text) : cJSON_CreateNull());
 }
+
+/* Frees the cache (at exit, so that leak checkers see nothing left). */
+void
+gw_describe_fini(void)
+{
+	pthread_mutex_lock(&describe_cache.mu);
+	for (unsigned i = 0; i < DESCRIBE_CACHE; i++) {
+		free(describe_cache.e[i].key);
+		free(describe_cache.e[i].text);
+		describe_cache.e[i].key  = NULL;
+		describe_cache.e[i].text = NULL;
+	}
+	pthread_mutex_unlock(&describe_cache.mu);
+}
+
 
 /* A clock command whose data is the answer. */
 void
@@ -328,35 +384,53 @@ ask_run(void *arg)
 }
 
 /*
- * Sends cmd to every service whose ask[svc].asked is set, all at once,
- * each within deadline, so one that is down or slow does not eat the
- * others' time; returns when all have answered or given up. Without a
- * thread a service is asked inline: slower, still right.
+ * Sends every asked entry of ask[0..n) its own command (ask[i].svc,
+ * ask[i].cmd), all at once, each within deadline, so one that is down or
+ * slow does not eat the others' time; returns when all have answered or
+ * given up. The last one is asked on the calling thread (one thread less
+ * per request); without a thread an entry is asked inline: slower, still
+ * right.
  */
 void
-gw_ask_all(
-    gw_app *app, gw_ask *ask, const char *cmd, int64_t deadline)
+gw_ask_each(gw_app *app, gw_ask *ask, size_t n, int64_t deadline)
 {
-	for (int svc = 0; svc < GW_NSERVICES; svc++) {
-		gw_ask *a = &ask[svc];
+	int last = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ask[i].asked) {
+			last = (int) i;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		gw_ask *a = &ask[i];
 
 		if (!a->asked) {
 			continue;
 		}
 		a->app      = app;
-		a->cmd      = cmd;
-		a->svc      = svc;
 		a->deadline = deadline;
-		a->threaded = pthread_create(&a->thr, NULL, ask_run, a) == 0;
+		a->threaded = (int) i != last
+		    && pthread_create(&a->thr, NULL, ask_run, a) == 0;
 		if (!a->threaded) {
 			ask_run(a);
 		}
 	}
-	for (int svc = 0; svc < GW_NSERVICES; svc++) {
-		if (ask[svc].threaded) {
-			pthread_join(ask[svc].thr, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (ask[i].threaded) {
+			pthread_join(ask[i].thr, NULL);
 		}
 	}
+}
+
+/* cmd to every service whose ask[svc].asked is set (ask by service). */
+void
+gw_ask_all(gw_app *app, gw_ask *ask, const char *cmd, int64_t deadline)
+{
+	for (int svc = 0; svc < GW_NSERVICES; svc++) {
+		ask[svc].cmd = cmd;
+		ask[svc].svc = svc;
+	}
+	gw_ask_each(app, ask, GW_NSERVICES, deadline);
 }
 
 /* Adds "description" (the schedule in words) to each job of jobs. */
@@ -392,25 +466,45 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 {
 	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
 	gw_result   st, jobs;
-	gw_ask     ask[GW_NSERVICES];
+	gw_ask      q[2 + GW_NSERVICES], *ask = q + 2;
 	cJSON      *d, *svcs, *j, *v;
 	const char *sched;
 
 	(void) rq;
-	if (gw_upstream_call(
-	        app->up, GW_CLOCK, "status", NULL, 0, deadline, &st)) {
-		gw_reply_result(out, &st);
-		return;
+	/*
+	 * The clock's state, its jobs and every queried service's status,
+	 * all at once: a service that owns none of the jobs is asked for
+	 * nothing it would not be asked for anyway, and waiting for the
+	 * clock's list first would add its round trip to every answer.
+	 */
+	memset(q, 0, sizeof(q));
+	q[0].asked = q[1].asked = 1;
+	q[0].svc = q[1].svc = GW_CLOCK;
+	q[0].cmd            = "status";
+	q[1].cmd            = "jobs";
+	for (int svc = 0; svc < GW_NSERVICES; svc++) {
+		ask[svc].svc   = svc;
+		ask[svc].cmd   = "status";
+		ask[svc].asked = svc != GW_CLOCK && gw_upstream_enabled(app->up, svc);
 	}
-	if (gw_upstream_call(
-	        app->up, GW_CLOCK, "jobs", NULL, 0, deadline, &jobs)) {
+	gw_ask_each(app, q, 2 + GW_NSERVICES, deadline);
+	st   = q[0].res;
+	jobs = q[1].res;
+	if (st.status != 0 || jobs.status != 0) {
+		gw_reply_result(out, st.status != 0 ? &st : &jobs);
 		cJSON_Delete(st.data);
-		gw_reply_result(out, &jobs);
+		cJSON_Delete(jobs.data);
+		for (int svc = 0; svc < GW_NSERVICES; svc++) {
+			cJSON_Delete(ask[svc].res.data);
+		}
 		return;
 	}
 	if (!cJSON_IsArray(jobs.data)) {
 		cJSON_Delete(st.data);
 		cJSON_Delete(jobs.data);
+		for (int svc = 0; svc < GW_NSERVICES; svc++) {
+			cJSON_Delete(ask[svc].res.data);
+		}
 		gw_reply_error(
 		    out, 502, "clock sent jobs that are not a list");
 		return;
@@ -422,14 +516,6 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 		}
 	}
 	jobs_describe(jobs.data);
-
-	memset(ask, 0, sizeof(ask));
-	for (int svc = GW_CLOCK + 1; svc < GW_NSERVICES; svc++) {
-		ask[svc].asked
-		    = jobs_owned_by(jobs.data, gw_service_name(svc))
-		    && gw_upstream_enabled(app->up, svc);
-	}
-	gw_ask_all(app, ask, "status", deadline);
 
 	d    = cJSON_CreateObject();
 	svcs = cJSON_CreateObject();
