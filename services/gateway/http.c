@@ -28,8 +28,8 @@
 #include "gateway.h"
 
 /* Limits: threads, sockets and memory one client or many can take. */
-#define HTTP_MAX_CONNECTIONS 64
-#define HTTP_MAX_PER_IP 32
+#define HTTP_MAX_CONNECTIONS 256
+#define HTTP_MAX_PER_IP 64
 #define HTTP_IDLE_TIMEOUT_S 30
 #define HTTP_CONN_MEMORY (32 * 1024)
 /* Past this much drained body the connection is simply closed. */
