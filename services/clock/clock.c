@@ -952,6 +952,7 @@ typedef struct trig_wait {
 	int64_t           at;
 	char              fire_id[CF_FIRE_ID_LEN];
 	int               rv;
+	char              err[256]; /* why, when rv is not CF_OK */
 	bool              done;
 } trig_wait;
 
@@ -969,7 +970,7 @@ trig_write(clock_actor *c, trig_wait **batch, size_t n)
 {
 	ledger_new_fire f[LEDGER_MANY_MAX];
 	uint64_t    epoch = atomic_load(&c->epoch);
-	char        err[512];
+	char        err[512] = "";
 	int         rv    = CF_OK;
 	int64_t     now   = now_ms(c);
 
@@ -1009,6 +1010,9 @@ trig_write(clock_actor *c, trig_wait **batch, size_t n)
 
 		w->rv = rv;
 		if (rv != CF_OK) {
+			snprintf(w->err, sizeof(w->err), "%.200s",
+			    rv == CF_ECLOSED ? "this clock no longer leads"
+			                     : err);
 			continue;
 		}
 		if (f[i].inserted) {
@@ -1089,8 +1093,8 @@ cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 
 	if (w.rv != CF_OK) {
 		snprintf(a->error, sizeof(a->error),
-		    "trigger %s: the fire could not be recorded (%s)", cmd->job,
-		    cf_strerror(w.rv));
+		    "trigger %s: the fire could not be recorded (%s)%s%s",
+		    cmd->job, cf_strerror(w.rv), w.err[0] ? ": " : "", w.err);
 		return;
 	}
 	a->data = cJSON_CreateObject();

@@ -11,6 +11,10 @@
 #   catchup, and run once; once: one catch-up, the rest skipped
 #   "coalesced into" it; skip: each skipped with the reason); no fire is
 #   left without a record.
+#   The gateway meanwhile: it answers /healthz; a trigger is refused
+#   with an error naming the cause (the ledger cannot be written), GET
+#   /api/v1/audit says PostgreSQL is away (503); after the restart the
+#   audit rows of what was tried during the outage are written.
 #   Redis stopped: the clock's lease falls back to PostgreSQL (status
 #   "lease":"postgres"), fires go on, nothing crashes; Redis started again.
 # Only bounded waits; no timed assertions.
@@ -20,7 +24,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../fault/lib.sh"
 outage=${OUTAGE_SECONDS:-30}
 
-for b in cronfleet-clock cronfleet-testsvc; do
+for b in cronfleet-clock cronfleet-testsvc cronfleet-gateway; do
 	[ -x "$bindir/$b" ] || { echo "FAIL $bindir/$b is missing (build the tests first)"; exit 1; }
 done
 
@@ -45,7 +49,9 @@ logs() {
 }
 die() { echo "FAIL $*"; logs; exit 1; }
 
-base=$(ft_port_block 32660 32767 6) || die "no free ports in 32660-32767"
+base=$(ft_port_block 32660 32767 7) || die "no free ports in 32660-32767"
+gw=http://127.0.0.1:$((base + 6))
+tok=outage-token-$$
 clock_rep=tcp://127.0.0.1:$((base + 2))
 clock_pub=tcp://127.0.0.1:$((base + 3))
 svc_rep=tcp://127.0.0.1:$((base + 4))
@@ -72,7 +78,16 @@ ft_spawn svc "$FT_TMP/svc.log" env CF_TESTSVC_JOBS="$jobs" \
 	CRONFLEET_CLOCK_REP="$clock_rep" CRONFLEET_CLOCK_PUB="$clock_pub" \
 	DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" "$bindir/cronfleet-testsvc"
 
-alive_all() { ft_alive "$clock" && ft_alive "$svc"; }
+ft_spawn gateway "$FT_TMP/gateway.log" env CRONFLEET_CLOCK_REP="$clock_rep" \
+	CRONFLEET_SERVICES= CRONFLEET_GATEWAY_ADDR=127.0.0.1:$((base + 6)) \
+	CRONFLEET_ADMIN_TOKEN="$tok" CRONFLEET_GATEWAY_SCHEMA=outage_gw \
+	DATABASE_URL="$DATABASE_URL" "$bindir/cronfleet-gateway"
+gw_code() { # <method> <path>: the HTTP status; the body in $FT_TMP/body
+	curl -s -m 10 -o "$FT_TMP/body" -w '%{http_code}' -X "$1" \
+		-H "Authorization: Bearer $tok" "$gw$2"
+}
+
+alive_all() { ft_alive "$clock" && ft_alive "$svc" && ft_alive "$gateway"; }
 down=()
 watch_alive() { # <phase>: notes (once) a process that went away
 	if [ -n "$clock" ] && ! ft_alive "$clock"; then
@@ -80,6 +95,9 @@ watch_alive() { # <phase>: notes (once) a process that went away
 	fi
 	if [ -n "$svc" ] && ! ft_alive "$svc"; then
 		down+=("testsvc gone ($1)"); svc=
+	fi
+	if [ -n "$gateway" ] && ! ft_alive "$gateway"; then
+		down+=("gateway gone ($1)"); gateway=
 	fi
 }
 # wait_for <seconds> <sql returning t when done>
@@ -117,15 +135,35 @@ for ((s = 0; s < outage; s++)); do
 	if [ $s -eq $((outage / 2)) ]; then
 		ft_req "$clock_rep" ping | grep -q pong && pings=$((pings + 1))
 		ft_req "$svc_rep" ping | grep -q pong && pings=$((pings + 1))
+		[ "$(gw_code GET /healthz)" = 200 ] && pings=$((pings + 1))
+		c=$(gw_code POST /api/v1/scheduler/trigger/o-once)
+		case $c in
+		5*) grep -q 'could not be recorded' "$FT_TMP/body" &&
+			ok "gateway: a trigger without PostgreSQL is refused ($c): $(head -c 160 "$FT_TMP/body")" ||
+			bad "gateway: trigger $c without the reason: $(head -c 200 "$FT_TMP/body")" ;;
+		*) bad "gateway: trigger without PostgreSQL answered $c: $(head -c 200 "$FT_TMP/body")" ;;
+		esac
+		c=$(gw_code GET /api/v1/audit)
+		[ "$c" = 503 ] && grep -q 'PostgreSQL' "$FT_TMP/body" &&
+			ok "gateway: GET /api/v1/audit without PostgreSQL is 503 naming it" ||
+			bad "gateway: audit without PostgreSQL: $c $(head -c 200 "$FT_TMP/body")"
 	fi
 done
 [ ${#down[@]} -eq 0 ] && ok "every process stayed up during the outage" || bad "${down[*]}"
-[ $pings -eq 2 ] && ok "clock and testsvc answer ping without PostgreSQL" ||
-	bad "$pings of 2 processes answered ping during the outage"
+[ $pings -eq 3 ] && ok "clock, testsvc and gateway answer without PostgreSQL" ||
+	bad "$pings of 3 processes answered during the outage"
 t_back=$EPOCHSECONDS
 ft_pg_start || die "PostgreSQL did not start again"
 t_up=$(ft_sql "SELECT extract(epoch FROM now())::bigint")
 ft_say "PostgreSQL back (down ${t_down}..${t_up})"
+
+# The gateway's audit row of the refused trigger is written once it is back.
+wait_for 30 "SELECT EXISTS (SELECT 1 FROM outage_gw.audit WHERE action = 'trigger'
+  AND job = 'o-once' AND outcome = 'failed' AND detail LIKE '%could not be recorded%')" "audit" &&
+	ok "gateway: the trigger tried during the outage is in the audit" ||
+	bad "gateway: no audit row for the trigger tried during the outage"
+[ "$(gw_code GET '/api/v1/audit?action=trigger')" = 200 ] && grep -q '"outcome":"failed"' "$FT_TMP/body" &&
+	ok "gateway: GET /api/v1/audit answers again" || bad "gateway: audit after the outage: $(head -c 200 "$FT_TMP/body")"
 
 # Reconnected: fires after the outage are published and run.
 wait_for 60 "SELECT EXISTS (SELECT 1 FROM $R WHERE job = 'o-all' AND status = 'succeeded'
