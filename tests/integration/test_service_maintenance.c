@@ -511,6 +511,28 @@ group_setup(void **state)
 	if (cf_req_open(&req, svc.rep_url, err, sizeof(err)) != 0) {
 		return (-1);
 	}
+	/*
+	 * The commands' tests need the REP socket connected: a service slow
+	 * to start (sanitizers, a loaded machine) is waited for here, up to
+	 * 30 s, rather than seen as unreachable by the first of them.
+	 */
+	for (int waited = 0;; waited += 100) {
+		uint8_t *reply = NULL;
+		size_t   rlen  = 0;
+
+		if (cf_req_call(req, "ping", 4, 1000, &reply, &rlen, err,
+		        sizeof(err))
+		    == 0) {
+			free(reply);
+			break;
+		}
+		if (waited >= 30000 * slow) {
+			fprintf(stderr, "the service never answered ping: %s\n",
+			    err);
+			return (-1);
+		}
+		sleep_ms(100);
+	}
 	urls[0] = svc.pub_url;
 	if (cf_sub_open(&events, urls, 1, prefixes, 1, 0, on_event, NULL, err,
 	        sizeof(err))
