@@ -466,47 +466,46 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 {
 	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
 	gw_result   st, jobs;
-	gw_ask      q[2 + GW_NSERVICES], *ask = q + 2;
+	gw_ask      q[1 + GW_NSERVICES], *ask = q + 1;
 	cJSON      *d, *svcs, *j, *v;
 	const char *sched;
 
 	(void) rq;
 	/*
-	 * The clock's state, its jobs and every queried service's status,
-	 * all at once: a service that owns none of the jobs is asked for
-	 * nothing it would not be asked for anyway, and waiting for the
-	 * clock's list first would add its round trip to every answer.
+	 * The clock's state and jobs (its "overview": one snapshot, one
+	 * round trip) and every queried service's status, all at once: a
+	 * service that owns none of the jobs is asked for nothing it would
+	 * not be asked for anyway, and waiting for the clock's list first
+	 * would add its round trip to every answer.
 	 */
 	memset(q, 0, sizeof(q));
-	q[0].asked = q[1].asked = 1;
-	q[0].svc = q[1].svc = GW_CLOCK;
-	q[0].cmd            = "status";
-	q[1].cmd            = "jobs";
+	q[0].asked = 1;
+	q[0].svc   = GW_CLOCK;
+	q[0].cmd   = "overview";
 	for (int svc = 0; svc < GW_NSERVICES; svc++) {
 		ask[svc].svc   = svc;
 		ask[svc].cmd   = "status";
 		ask[svc].asked = svc != GW_CLOCK && gw_upstream_enabled(app->up, svc);
 	}
-	gw_ask_each(app, q, 2 + GW_NSERVICES, deadline);
-	st   = q[0].res;
-	jobs = q[1].res;
-	if (st.status != 0 || jobs.status != 0) {
-		gw_reply_result(out, st.status != 0 ? &st : &jobs);
-		cJSON_Delete(st.data);
-		cJSON_Delete(jobs.data);
-		for (int svc = 0; svc < GW_NSERVICES; svc++) {
-			cJSON_Delete(ask[svc].res.data);
-		}
-		return;
+	gw_ask_each(app, q, 1 + GW_NSERVICES, deadline);
+	st = q[0].res;
+	memset(&jobs, 0, sizeof(jobs));
+	if (st.status == 0) {
+		jobs.data = cJSON_DetachItemFromObjectCaseSensitive(
+		    st.data, "job_list");
 	}
-	if (!cJSON_IsArray(jobs.data)) {
+	if (st.status != 0 || !cJSON_IsArray(jobs.data)) {
+		if (st.status != 0) {
+			gw_reply_result(out, &st);
+		} else {
+			gw_reply_error(out, 502,
+			    "clock sent an overview without its jobs");
+		}
 		cJSON_Delete(st.data);
 		cJSON_Delete(jobs.data);
 		for (int svc = 0; svc < GW_NSERVICES; svc++) {
 			cJSON_Delete(ask[svc].res.data);
 		}
-		gw_reply_error(
-		    out, 502, "clock sent jobs that are not a list");
 		return;
 	}
 	cJSON_ArrayForEach(j, jobs.data)

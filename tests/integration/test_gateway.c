@@ -166,14 +166,17 @@ fake_clock(
 	}
 	if (strcmp(c->cmd, "ping") == 0) {
 		fake_reply(is_text, 1, NULL, "{\"pong\":true}", out, outlen);
-	} else if (strcmp(c->cmd, "status") == 0) {
+	} else if (strcmp(c->cmd, "status") == 0
+	    || strcmp(c->cmd, "overview") == 0) {
+		int ov = strcmp(c->cmd, "overview") == 0;
 		snprintf(data, sizeof(data),
 		    "{\"service\":\"clock\",\"scheduler\":\"%s\","
 		    "\"started_at\":\"2026-01-01T00:00:00Z\",\"jobs\":4,"
 		    "\"role\":\"leader\",\"clock_id\":\"h1:42\","
 		    "\"epoch\":7,\"lease\":\"redis\","
-		    "\"leader_since\":\"2026-01-01T00:00:01Z\"}",
-		    atomic_load(&clock_running) ? "running" : "stopped");
+		    "\"leader_since\":\"2026-01-01T00:00:01Z\"%s%s%s",
+		    atomic_load(&clock_running) ? "running" : "stopped",
+		    ov ? ",\"job_list\":" : "", ov ? fake_jobs : "", "}");
 		fake_reply(is_text, 1, NULL, data, out, outlen);
 	} else if (strcmp(c->cmd, "jobs") == 0) {
 		atomic_fetch_add(&clock_jobs_calls, 1);
