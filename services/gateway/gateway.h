@@ -327,13 +327,17 @@ typedef struct gw_ask {
 	int         svc;
 	int64_t     deadline;
 	int         asked; /* set by the caller: ask this one */
-	int         threaded;
-	pthread_t   thr;
+	int         threaded; /* gw_ask_each's: taken by an asker thread */
 	gw_result   res;   /* the caller frees res.data */
 } gw_ask;
 
-/* Sends each asked entry of ask[0..n) its own (svc, cmd), all at once. */
+/* Sends each asked entry of ask[0..n) its own (svc, cmd), all at once
+ * (n at most 1 + GW_NSERVICES + 4), through the asker threads. */
 void gw_ask_each(gw_app *app, gw_ask *ask, size_t n, int64_t deadline);
+
+/* The asker threads: started before the HTTP server, stopped after it. */
+int  gw_askers_start(void);
+void gw_askers_stop(void);
 
 /* Sends cmd to every service whose ask[svc].asked is set, all at once. */
 void gw_ask_all(gw_app *app, gw_ask *ask, const char *cmd, int64_t deadline);

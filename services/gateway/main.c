@@ -51,6 +51,9 @@ main(void)
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGPIPE, &ign, NULL);
 
+	if (gw_askers_start() != 0) {
+		cf_log_warn("no asker threads: services are asked one by one");
+	}
 	if ((rv = gw_upstreams_open(&app.up, &cfg)) != CF_OK
 	    || (rv = gw_events_start(&app.events, &cfg)) != CF_OK
 	    || (rv = gw_audit_open(&app.audit, &cfg, err, sizeof(err)))
@@ -74,6 +77,7 @@ main(void)
 	 */
 	gw_events_stop(app.events);
 	gw_http_stop(http);
+	gw_askers_stop();
 	gw_events_free(app.events);
 	gw_audit_close(app.audit);
 	gw_upstreams_close(app.up);
@@ -84,6 +88,7 @@ main(void)
 	return (0);
 
 fail:
+	gw_askers_stop();
 	gw_audit_close(app.audit);
 	gw_events_stop(app.events);
 	gw_events_free(app.events);

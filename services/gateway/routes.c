@@ -384,41 +384,161 @@ ask_run(void *arg)
 }
 
 /*
+ * The threads that ask services for a request that asks several at once.
+ * They are started once and kept: a thread created and joined per ask
+ * costs a stack's mmap and munmap and two scheduler trips, on every
+ * status request. A task is an ask plus the request's countdown.
+ */
+#define ASK_THREADS 16
+
+typedef struct ask_batch {
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	int             left; /* asks not yet answered */
+} ask_batch;
+
+typedef struct ask_task {
+	struct ask_task *next;
+	gw_ask          *ask;
+	ask_batch       *batch;
+} ask_task;
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	ask_task       *head, *tail;
+	pthread_t       thr[ASK_THREADS];
+	int             nthr;
+	int             stopping;
+} askers = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
+	{ 0 }, 0, 0 };
+
+static void *
+asker_main(void *arg)
+{
+	(void) arg;
+	pthread_mutex_lock(&askers.mu);
+	for (;;) {
+		ask_task *t;
+
+		while (askers.head == NULL && !askers.stopping) {
+			pthread_cond_wait(&askers.cv, &askers.mu);
+		}
+		if ((t = askers.head) == NULL) {
+			break; /* stopping, nothing left */
+		}
+		askers.head = t->next;
+		if (askers.head == NULL) {
+			askers.tail = NULL;
+		}
+		pthread_mutex_unlock(&askers.mu);
+		ask_run(t->ask);
+		pthread_mutex_lock(&t->batch->mu);
+		if (--t->batch->left == 0) {
+			pthread_cond_signal(&t->batch->cv);
+		}
+		pthread_mutex_unlock(&t->batch->mu);
+		pthread_mutex_lock(&askers.mu);
+	}
+	pthread_mutex_unlock(&askers.mu);
+	return (NULL);
+}
+
+int
+gw_askers_start(void)
+{
+	pthread_mutex_lock(&askers.mu);
+	askers.stopping = 0;
+	while (askers.nthr < ASK_THREADS
+	    && pthread_create(&askers.thr[askers.nthr], NULL, asker_main, NULL)
+	        == 0) {
+		askers.nthr++;
+	}
+	pthread_mutex_unlock(&askers.mu);
+	return (askers.nthr > 0 ? 0 : -1);
+}
+
+void
+gw_askers_stop(void)
+{
+	int n;
+
+	pthread_mutex_lock(&askers.mu);
+	askers.stopping = 1;
+	pthread_cond_broadcast(&askers.cv);
+	n = askers.nthr;
+	pthread_mutex_unlock(&askers.mu);
+	for (int i = 0; i < n; i++) {
+		pthread_join(askers.thr[i], NULL);
+	}
+	pthread_mutex_lock(&askers.mu);
+	askers.nthr = 0;
+	pthread_mutex_unlock(&askers.mu);
+}
+
+/*
  * Sends every asked entry of ask[0..n) its own command (ask[i].svc,
  * ask[i].cmd), all at once, each within deadline, so one that is down or
  * slow does not eat the others' time; returns when all have answered or
- * given up. The last one is asked on the calling thread (one thread less
- * per request); without a thread an entry is asked inline: slower, still
- * right.
+ * given up. The last one is asked on the calling thread, the others by
+ * the asker threads; without them (not started, or stopping) an entry
+ * is asked inline: slower, still right.
  */
 void
 gw_ask_each(gw_app *app, gw_ask *ask, size_t n, int64_t deadline)
 {
-	int last = -1;
+	ask_task  task[1 + GW_NSERVICES + 4];
+	ask_batch b;
+	int       last = -1, queued = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (ask[i].asked) {
 			last = (int) i;
 		}
+		ask[i].app      = app;
+		ask[i].deadline = deadline;
 	}
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.cv, NULL);
+	b.left = 0;
+	pthread_mutex_lock(&askers.mu);
 	for (size_t i = 0; i < n; i++) {
-		gw_ask *a = &ask[i];
-
-		if (!a->asked) {
+		if (!ask[i].asked || (int) i == last || askers.nthr == 0
+		    || askers.stopping
+		    || (size_t) queued >= sizeof(task) / sizeof(task[0])) {
 			continue;
 		}
-		a->app      = app;
-		a->deadline = deadline;
-		a->threaded = (int) i != last
-		    && pthread_create(&a->thr, NULL, ask_run, a) == 0;
-		if (!a->threaded) {
-			ask_run(a);
+		task[queued].next  = NULL;
+		task[queued].ask   = &ask[i];
+		task[queued].batch = &b;
+		ask[i].threaded    = 1; /* taken by an asker */
+		if (askers.tail != NULL) {
+			askers.tail->next = &task[queued];
+		} else {
+			askers.head = &task[queued];
+		}
+		askers.tail = &task[queued];
+		queued++;
+	}
+	b.left = queued;
+	if (queued > 0) {
+		pthread_cond_broadcast(&askers.cv);
+	}
+	pthread_mutex_unlock(&askers.mu);
+	for (size_t i = 0; i < n; i++) {
+		if (ask[i].asked && !ask[i].threaded) {
+			ask_run(&ask[i]);
 		}
 	}
+	pthread_mutex_lock(&b.mu);
+	while (b.left > 0) {
+		pthread_cond_wait(&b.cv, &b.mu);
+	}
+	pthread_mutex_unlock(&b.mu);
+	pthread_mutex_destroy(&b.mu);
+	pthread_cond_destroy(&b.cv);
 	for (size_t i = 0; i < n; i++) {
-		if (ask[i].threaded) {
-			pthread_join(ask[i].thr, NULL);
-		}
+		ask[i].threaded = 0;
 	}
 }
 
