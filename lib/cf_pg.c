@@ -17,6 +17,10 @@
 #define PG_MAX_SECRETS 4
 #define PG_MSG_MAX 1024
 
+/* Prepared statements kept per connection; past these, statements run
+ * unprepared (a caller building many distinct texts fills no server). */
+#define PG_MAX_STMTS 32
+
 struct cf_pg {
 	PGconn *conn;
 	int     in_txn;   /* a transaction was open after the last result */
@@ -27,6 +31,10 @@ struct cf_pg {
 	/* Passwords as they may appear in libpq's messages, to redact. */
 	char *secrets[PG_MAX_SECRETS];
 	int   nsecrets;
+	/* Statements prepared in this session (cf_pg_exec_prepared), by a
+	 * hash of their text; forgotten when the session is re-established. */
+	uint64_t stmts[PG_MAX_STMTS];
+	int      nstmts;
 };
 
 /* ---------------------------------------------------------------- */
@@ -301,7 +309,8 @@ pg_alive(cf_pg *pg)
 static int
 pg_reconnect(cf_pg *pg, char *err, size_t errlen)
 {
-	pg->fatal = 0;
+	pg->fatal  = 0;
+	pg->nstmts = 0; /* a new session has none */
 	PQreset(pg->conn);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		pg_seterr(pg, err, errlen, "PostgreSQL: reconnect failed: %s",
@@ -360,9 +369,61 @@ pg_result_err(cf_pg *pg, const PGresult *res, char *err, size_t errlen)
 		pg_seterr(pg, err, errlen, "PostgreSQL: %s", msg);
 }
 
+enum { PG_RUN_PARAMS = 0, PG_RUN_SCRIPT = 1, PG_RUN_PREPARED = 2 };
+
+/* FNV-1a of a statement's text: its prepared name. */
+static uint64_t
+pg_stmt_hash(const char *sql)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *) sql; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return (h);
+}
+
 /*
- * Runs sql (with parameters, or as a script) once the connection has been
- * checked, and translates the outcome. See cf_pg.h for the retry rules.
+ * Runs sql as a statement prepared in this session, preparing it the
+ * first time (planning then happens once per session, not per call).
+ * When the table of prepared statements is full, runs it unprepared. A
+ * failed PREPARE's result is returned as the statement's, to be reported
+ * like any error.
+ */
+static PGresult *
+pg_exec_prepared(
+    cf_pg *pg, const char *sql, int nparams, const char *const *params)
+{
+	uint64_t  h = pg_stmt_hash(sql);
+	char      name[24];
+	int       known = 0;
+	PGresult *res;
+
+	for (int i = 0; i < pg->nstmts && !known; i++) {
+		known = pg->stmts[i] == h;
+	}
+	snprintf(name, sizeof(name), "cf_%016llx", (unsigned long long) h);
+	if (!known) {
+		if (pg->nstmts >= PG_MAX_STMTS) {
+			return (PQexecParams(pg->conn, sql, nparams, NULL, params,
+			    NULL, NULL, 0));
+		}
+		res = PQprepare(pg->conn, name, sql, nparams, NULL);
+		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			return (res);
+		}
+		PQclear(res);
+		pg->stmts[pg->nstmts++] = h;
+	}
+	return (PQexecPrepared(
+	    pg->conn, name, nparams, params, NULL, NULL, 0));
+}
+
+/*
+ * Runs sql (with parameters, as a script, or prepared) once the
+ * connection has been checked, and translates the outcome. See cf_pg.h
+ * for the retry rules.
  */
 static int
 pg_run(cf_pg *pg, int script, const char *sql, int nparams,
@@ -420,8 +481,10 @@ pg_run(cf_pg *pg, int script, const char *sql, int nparams,
 		}
 	}
 
-	if (script)
+	if (script == PG_RUN_SCRIPT)
 		res = PQexec(pg->conn, sql);
+	else if (script == PG_RUN_PREPARED)
+		res = pg_exec_prepared(pg, sql, nparams, params);
 	else
 		res = PQexecParams(
 		    pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -497,15 +560,24 @@ int
 cf_pg_exec(cf_pg *pg, const char *sql, int nparams, const char *const *params,
     PGresult **res_out, char *err, size_t errlen)
 {
-	return (
-	    pg_run(pg, 0, sql, nparams, params, res_out, NULL, err, errlen));
+	return (pg_run(pg, PG_RUN_PARAMS, sql, nparams, params, res_out, NULL,
+	    err, errlen));
+}
+
+int
+cf_pg_exec_prepared(cf_pg *pg, const char *sql, int nparams,
+    const char *const *params, PGresult **res_out, char *err, size_t errlen)
+{
+	return (pg_run(pg, PG_RUN_PREPARED, sql, nparams, params, res_out,
+	    NULL, err, errlen));
 }
 
 int
 cf__pg_exec_script(
     cf_pg *pg, const char *sql, int *errpos, char *err, size_t errlen)
 {
-	return (pg_run(pg, 1, sql, 0, NULL, NULL, errpos, err, errlen));
+	return (pg_run(pg, PG_RUN_SCRIPT, sql, 0, NULL, NULL, errpos, err,
+	    errlen));
 }
 
 int

@@ -79,6 +79,16 @@ int cf_pg_exec(cf_pg *pg, const char *sql, int nparams,
     const char *const *params, PGresult **res_out, char *err, size_t errlen);
 
 /*
+ * cf_pg_exec for a statement run often: prepared in this session the
+ * first time (planned once, not on every call) and executed by name
+ * afterwards; the same rules otherwise. For statements only (SELECT,
+ * INSERT, UPDATE, DELETE, WITH), not DDL; a connection keeps up to 32
+ * of them, beyond which texts run unprepared.
+ */
+int cf_pg_exec_prepared(cf_pg *pg, const char *sql, int nparams,
+    const char *const *params, PGresult **res_out, char *err, size_t errlen);
+
+/*
  * The SQLSTATE of the last cf_pg_* call that failed with an error from the
  * server (e.g. "23505"), or "" when the last call succeeded or failed
  * without one. Points into pg: valid until the next call on pg.

@@ -137,7 +137,8 @@ cf__svc_cmd_query(cf_service *svc, const char *sql, int np,
 		    sizeof(err));
 	}
 	if (rv == CF_OK) {
-		rv = cf_pg_exec(svc->pool[slot], sql, np, p, &res, err, sizeof(err));
+		rv = cf_pg_exec_prepared(
+		    svc->pool[slot], sql, np, p, &res, err, sizeof(err));
 	}
 
 	pthread_mutex_lock(&svc->pool_mu);

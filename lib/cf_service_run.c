@@ -498,7 +498,8 @@ run_claim(cf__worker *w, const cf__item *it, const char *run_id,
 	p[6] = svc->owner;
 	p[7] = mode;
 	p[8] = stale;
-	if ((rv = cf_pg_exec(w->pg, sql, 9, p, &res, err, errlen)) != CF_OK) {
+	if ((rv = cf_pg_exec_prepared(w->pg, sql, 9, p, &res, err, errlen))
+	    != CF_OK) {
 		return (rv);
 	}
 	if (PQntuples(res) != 1) {
@@ -576,7 +577,8 @@ run_settle(cf_service *svc, cf_pg **pg, const run_end *e, int *won, char *err,
 	p[4] = (retry || strcmp(e->status, "interrupted") == 0) ? "false"
 	                                                        : "true";
 	p[5] = retry ? delay_s : NULL;
-	if ((rv = cf_pg_exec(*pg, sql, 6, p, &res, err, errlen)) != CF_OK) {
+	if ((rv = cf_pg_exec_prepared(*pg, sql, 6, p, &res, err, errlen))
+	    != CF_OK) {
 		return (rv);
 	}
 	if (PQntuples(res) != 1) {

@@ -99,7 +99,8 @@ ledger_record(cf_pg *pg, const char *job, const char *service, int64_t at,
 	    "ON CONFLICT DO NOTHING RETURNING fire_id) "
 	    "SELECT l.epoch, (SELECT count(*) FROM ins) FROM l",
 	    store_schema, store_schema);
-	if ((rv = cf_pg_exec(pg, sql, 6, p, &res, err, errlen)) != CF_OK) {
+	if ((rv = cf_pg_exec_prepared(pg, sql, 6, p, &res, err, errlen))
+	    != CF_OK) {
 		return (rv);
 	}
 	if ((rv = ledger_fence(res, ep, err, errlen)) == CF_OK) {
@@ -154,7 +155,8 @@ ledger_record_many(cf_pg *pg, ledger_new_fire *fires, size_t n,
 	    "SELECT l.epoch, (SELECT string_agg(fire_id, ' ') FROM ins) "
 	    "FROM l",
 	    store_schema);
-	if ((rv = cf_pg_exec(pg, sql, 2 + 4 * (int) n, p, &res, err, errlen))
+	if ((rv = cf_pg_exec_prepared(
+	         pg, sql, 2 + 4 * (int) n, p, &res, err, errlen))
 	    != CF_OK) {
 		return (rv);
 	}

@@ -103,7 +103,8 @@ audit_insert(const gw_config *cfg, cf_pg *pg, audit_row **rows, int n,
 			    c == AUDIT_NCOLS - 1 ? ")" : ",");
 		}
 	}
-	rv = cf_pg_exec(pg, sql, n * AUDIT_NCOLS, params, NULL, err, errlen);
+	rv = cf_pg_exec_prepared(
+	    pg, sql, n * AUDIT_NCOLS, params, NULL, err, errlen);
 	free(sql);
 	return (rv);
 }

@@ -120,6 +120,68 @@ count(cf_pg *h, const char *sql)
 
 /* ---------------------------------------------------------------- */
 
+/* Statements the session has prepared (pg_prepared_statements). */
+static int
+prepared_count(void)
+{
+	return (count(pg, "SELECT count(*) FROM pg_prepared_statements"));
+}
+
+/*
+ * cf_pg_exec_prepared: prepared once per session, run by name after;
+ * the same answers as unprepared; prepared again in a new session after
+ * the backend is killed; beyond 32 texts, run unprepared.
+ */
+static void
+exec_prepared(void **state)
+{
+	const char *sql = "SELECT $1::int + 1";
+	const char *p[1];
+	char        v[16], text[64];
+	PGresult   *res;
+	int         before;
+
+	(void) state;
+	before = prepared_count();
+	for (int i = 0; i < 5; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		p[0] = v;
+		assert_int_equal(cf_pg_exec_prepared(pg, sql, 1, p, &res, err,
+		                     sizeof(err)),
+		    CF_OK);
+		assert_int_equal(atoi(PQgetvalue(res, 0, 0)), i + 1);
+		PQclear(res);
+	}
+	assert_int_equal(prepared_count(), before + 1);
+
+	/* An error in the statement is reported as cf_pg_exec would. */
+	assert_int_equal(cf_pg_exec_prepared(pg, "SELECT nosuchcolumn", 0,
+	                     NULL, &res, err, sizeof(err)),
+	    CF_EDB);
+	assert_non_null(strstr(err, "nosuchcolumn"));
+
+	/* A new session (the backend killed): prepared again, same answer. */
+	terminate(backend_pid(pg));
+	p[0] = "41";
+	assert_int_equal(
+	    cf_pg_exec_prepared(pg, sql, 1, p, &res, err, sizeof(err)), CF_OK);
+	assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 42);
+	PQclear(res);
+	assert_int_equal(prepared_count(), 1);
+
+	/* Many distinct texts: at most 32 are prepared, all answer. */
+	for (int i = 0; i < 40; i++) {
+		snprintf(text, sizeof(text), "SELECT %d + $1::int", i);
+		p[0] = "1";
+		assert_int_equal(cf_pg_exec_prepared(pg, text, 1, p, &res, err,
+		                     sizeof(err)),
+		    CF_OK);
+		assert_int_equal(atoi(PQgetvalue(res, 0, 0)), i + 1);
+		PQclear(res);
+	}
+	assert_int_equal(prepared_count(), 32);
+}
+
 static void
 exec_params(void **state)
 {
@@ -504,6 +566,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exec_params),
+		cmocka_unit_test(exec_prepared),
 		cmocka_unit_test(sql_error),
 		cmocka_unit_test(unique_violation),
 		cmocka_unit_test(commit_after_error),
