@@ -55,16 +55,6 @@ enphase_error(const vs_req *rq, vs_resp *out, int status, const char *msg)
 }
 
 static void
-oauth_error(vs_resp *out, int status, const char *err, const char *desc)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "error", err);
-	cJSON_AddStringToObject(o, "error_description", desc);
-	vs_reply_json(out, status, o);
-}
-
-static void
 enphase_token(vs_sim *sim, const vs_req *rq, vs_resp *out)
 {
 	const vs_config *c = sim->cfg;
@@ -79,12 +69,12 @@ enphase_token(vs_sim *sim, const vs_req *rq, vs_resp *out)
 	    || !vs_secret_eq(user, c->enphase_client_id)
 	    || !vs_secret_eq(pass, c->enphase_client_secret)) {
 		out->www_auth = "Basic realm=\"oauth2/client\"";
-		oauth_error(out, 401, "unauthorized", "Bad credentials");
+		vs_oauth_error(out, 401, "unauthorized", "Bad credentials");
 		return;
 	}
 	grant = vs_param(rq, "grant_type", gt, sizeof(gt));
 	if (grant == NULL || strcmp(grant, "refresh_token") != 0) {
-		oauth_error(out, 400, "unsupported_grant_type",
+		vs_oauth_error(out, 400, "unsupported_grant_type",
 		    "Unsupported grant type: the simulator takes "
 		    "grant_type=refresh_token");
 		return;
@@ -95,19 +85,19 @@ enphase_token(vs_sim *sim, const vs_req *rq, vs_resp *out)
 	case VS_AUTH_OK:
 		break;
 	case VS_AUTH_MISSING:
-		oauth_error(
+		vs_oauth_error(
 		    out, 400, "invalid_request", "Missing refresh_token");
 		return;
 	case VS_AUTH_REVOKED:
-		oauth_error(out, 400, "invalid_grant",
+		vs_oauth_error(out, 400, "invalid_grant",
 		    "Invalid refresh token: the token has been revoked");
 		return;
 	case VS_AUTH_EXPIRED:
-		oauth_error(out, 400, "invalid_grant",
+		vs_oauth_error(out, 400, "invalid_grant",
 		    "Invalid refresh token (expired)");
 		return;
 	default:
-		oauth_error(
+		vs_oauth_error(
 		    out, 400, "invalid_grant", "Invalid refresh token");
 		return;
 	}
@@ -162,21 +152,21 @@ enphase_auth(vs_sim *sim, const vs_req *rq, vs_resp *out)
 		return (0);
 	case VS_AUTH_MISSING:
 		out->www_auth = "Bearer realm=\"enlighten\"";
-		oauth_error(out, 401, "unauthorized",
+		vs_oauth_error(out, 401, "unauthorized",
 		    "Full authentication is required to access this resource");
 		return (-1);
 	case VS_AUTH_EXPIRED:
 		out->www_auth = "Bearer error=\"invalid_token\"";
-		oauth_error(out, 401, "invalid_token", "Access token expired");
+		vs_oauth_error(out, 401, "invalid_token", "Access token expired");
 		return (-1);
 	case VS_AUTH_REVOKED:
 		out->www_auth = "Bearer error=\"invalid_token\"";
-		oauth_error(out, 401, "invalid_token",
+		vs_oauth_error(out, 401, "invalid_token",
 		    "Access token has been revoked");
 		return (-1);
 	default:
 		out->www_auth = "Bearer error=\"invalid_token\"";
-		oauth_error(out, 401, "invalid_token", "Invalid access token");
+		vs_oauth_error(out, 401, "invalid_token", "Invalid access token");
 		return (-1);
 	}
 }

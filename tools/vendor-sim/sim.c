@@ -1108,3 +1108,26 @@ vs_refresh_check(vs_sim *sim, const vs_req *rq, vs_resp *out,
 	}
 	return (vs_token_check(sim, rq, out, token, VS_TOKEN_REFRESH));
 }
+
+int64_t
+vs_plants_at(const vs_sim *sim, int64_t now)
+{
+	int64_t n;
+
+	if (now < sim->cfg->epoch_s) {
+		return (0);
+	}
+	n = (now - sim->cfg->epoch_s) / (sim->cfg->plant_interval_ms / 1000)
+	    + 1;
+	return (n < sim->cfg->plants ? n : sim->cfg->plants);
+}
+
+void
+vs_oauth_error(vs_resp *out, int status, const char *err, const char *desc)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "error", err);
+	cJSON_AddStringToObject(o, "error_description", desc);
+	vs_reply_json(out, status, o);
+}

@@ -390,4 +390,13 @@ void vs_order_ref(int store, int64_t k, char *buf, size_t len);
 void vs_order_customer(
     const vs_sim *sim, int store, int64_t k, cJSON *o, bool maystro);
 
+/* Plants (Solarman stations, Sungrow plants) that exist at now: one
+ * more each plant_interval_ms from epoch_s, up to plants. */
+int64_t vs_plants_at(const vs_sim *sim, int64_t now);
+
+/* An OAuth 2.0 error body {"error","error_description"} (RFC 6749 5.2),
+ * as Enphase's and Tesla's token endpoints answer. */
+void vs_oauth_error(vs_resp *out, int status, const char *err,
+    const char *desc);
+
 #endif /* VS_SIM_H */

@@ -130,25 +130,11 @@ sm_token(vs_sim *sim, const vs_req *rq, vs_resp *out)
 	cJSON_Delete(b);
 }
 
-/* Stations that exist at now. */
-static int64_t
-sm_count(const vs_sim *sim, int64_t now)
-{
-	int64_t n;
-
-	if (now < sim->cfg->epoch_s) {
-		return (0);
-	}
-	n = (now - sim->cfg->epoch_s) / (sim->cfg->plant_interval_ms / 1000)
-	    + 1;
-	return (n < sim->cfg->plants ? n : sim->cfg->plants);
-}
-
 static void
 sm_list(vs_sim *sim, const vs_req *rq, vs_resp *out)
 {
 	cJSON  *b    = vs_body_json(rq), *o, *a, *it;
-	int64_t page = 1, size = 20, total = sm_count(sim, rq->now), from;
+	int64_t page = 1, size = 20, total = vs_plants_at(sim, rq->now), from;
 	int     n;
 
 	if (b != NULL) {

@@ -114,19 +114,6 @@ sg_login(vs_sim *sim, const vs_req *rq, vs_resp *out, cJSON *b)
 	vs_reply_json(out, 200, o);
 }
 
-static int64_t
-sg_count(const vs_sim *sim, int64_t now)
-{
-	int64_t n;
-
-	if (now < sim->cfg->epoch_s) {
-		return (0);
-	}
-	n = (now - sim->cfg->epoch_s) / (sim->cfg->plant_interval_ms / 1000)
-	    + 1;
-	return (n < sim->cfg->plants ? n : sim->cfg->plants);
-}
-
 /* {"unit": u, "value": "<v>"}: iSolarCloud's quantities are text. */
 static void
 sg_qty(cJSON *o, const char *name, const char *unit, double v)
@@ -143,7 +130,7 @@ static void
 sg_list(vs_sim *sim, const vs_req *rq, vs_resp *out, cJSON *b)
 {
 	cJSON  *o, *d, *a, *it;
-	int64_t page = 1, size = 10, total = sg_count(sim, rq->now), from;
+	int64_t page = 1, size = 10, total = vs_plants_at(sim, rq->now), from;
 	int64_t b15  = rq->now - rq->now % VS_BUCKET,
 	        day0 = rq->now - rq->now % 86400;
 	char t[32];

@@ -48,16 +48,6 @@ tesla_error(const vs_req *rq, vs_resp *out, int status, const char *msg)
 }
 
 static void
-oauth_error(vs_resp *out, int status, const char *err, const char *desc)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "error", err);
-	cJSON_AddStringToObject(o, "error_description", desc);
-	vs_reply_json(out, status, o);
-}
-
-static void
 tesla_token(vs_sim *sim, const vs_req *rq, vs_resp *out)
 {
 	char        gt[32], cid[128], rt[1024];
@@ -78,13 +68,13 @@ tesla_token(vs_sim *sim, const vs_req *rq, vs_resp *out)
 		    cJSON_GetObjectItem(body, "refresh_token"));
 	}
 	if (grant == NULL || strcmp(grant, "refresh_token") != 0) {
-		oauth_error(out, 400, "unsupported_grant_type",
+		vs_oauth_error(out, 400, "unsupported_grant_type",
 		    "the simulator takes grant_type=refresh_token");
 		goto done;
 	}
 	if (client == NULL
 	    || !vs_secret_eq(client, sim->cfg->tesla_client_id)) {
-		oauth_error(out, 401, "invalid_client", "unknown client_id");
+		vs_oauth_error(out, 401, "invalid_client", "unknown client_id");
 		goto done;
 	}
 	switch (vs_refresh_check(
@@ -92,15 +82,15 @@ tesla_token(vs_sim *sim, const vs_req *rq, vs_resp *out)
 	case VS_AUTH_OK:
 		break;
 	case VS_AUTH_MISSING:
-		oauth_error(
+		vs_oauth_error(
 		    out, 400, "invalid_request", "refresh_token missing");
 		goto done;
 	case VS_AUTH_REVOKED:
-		oauth_error(out, 401, "login_required",
+		vs_oauth_error(out, 401, "login_required",
 		    "The refresh_token has been revoked");
 		goto done;
 	default:
-		oauth_error(out, 401, "login_required",
+		vs_oauth_error(out, 401, "login_required",
 		    "The refresh_token is invalid or expired");
 		goto done;
 	}
@@ -277,7 +267,7 @@ tesla_handle(vs_sim *sim, const vs_req *rq, vs_resp *out)
 	if (vs_match(rq->path, "/oauth2/v3/token", caps, 0)) {
 		out->route = "POST /oauth2/v3/token";
 		if (strcmp(rq->method, "POST") != 0) {
-			oauth_error(out, 405, "invalid_request", "use POST");
+			vs_oauth_error(out, 405, "invalid_request", "use POST");
 			return;
 		}
 		tesla_token(sim, rq, out);
