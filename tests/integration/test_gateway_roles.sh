@@ -175,6 +175,12 @@ seq 64 | xargs -P16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST \
 	bad "concurrent triggers: $(sort "$T/burst" | uniq -c | tr '\n' ' ')"
 after=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires WHERE job = 'quick' AND trigger = 'manual'")
 [ $((after - before)) = 64 ] && ok "64 manual fires in the ledger" || bad "ledger: $((after - before)) new manual fires"
+# Rows written by one transaction share its xmin: triggers that arrived
+# while another was being written went into the ledger together.
+ntx=$(sql "SELECT count(DISTINCT xmin::text) FROM (SELECT xmin FROM $CRONFLEET_CLOCK_SCHEMA.fires
+	WHERE job = 'quick' AND trigger = 'manual' ORDER BY seq DESC LIMIT 64) f")
+[ "$ntx" -lt 64 ] && ok "the 64 manual fires took $ntx commits (group commit)" ||
+	bad "the 64 manual fires took $ntx commits: no two were written together"
 inv=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires a JOIN $CRONFLEET_CLOCK_SCHEMA.fires b
 	ON a.job = b.job AND a.trigger = 'manual' AND b.trigger = 'manual' AND a.seq < b.seq AND a.scheduled_for > b.scheduled_for
 	WHERE a.job = 'quick'")
