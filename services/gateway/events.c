@@ -46,6 +46,7 @@
 
 #define EV_KEEP 1000      /* events kept for Last-Event-ID */
 #define EV_STREAMS_MAX 64 /* streams open at once */
+#define EV_DRAIN_S 2       /* at stop, longest wait for streams to end */
 #define EV_KEEPALIVE_MS 15000
 #define EV_RETRY_MS 3000    /* the client's reconnection delay */
 #define EV_ERROR_MAX 2048   /* bytes of a run's error kept in an event */
@@ -282,6 +283,20 @@ gw_events_stop(gw_events *ev)
 	pthread_mutex_lock(&ev->mu);
 	ev->stop = 1;
 	pthread_cond_broadcast(&ev->cv);
+	/*
+	 * Let the streams end properly (their last chunk sent, so a browser
+	 * sees a finished response rather than a cut one) before the HTTP
+	 * server closes the connections: a bounded wait for their st_free.
+	 */
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += EV_DRAIN_S;
+		while (ev->nstreams > 0
+		    && pthread_cond_timedwait(&ev->cv, &ev->mu, &until) == 0) {
+		}
+	}
 	pthread_mutex_unlock(&ev->mu);
 	/* Waits for a callback in progress; none comes after. */
 	cf_sub_close(ev->sub);
@@ -426,6 +441,7 @@ st_free(void *cls)
 
 	pthread_mutex_lock(&ev->mu);
 	ev->nstreams--;
+	pthread_cond_broadcast(&ev->cv); /* gw_events_stop may wait for it */
 	pthread_mutex_unlock(&ev->mu);
 	free(st->out);
 	free(st);
