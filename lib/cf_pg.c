@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -746,4 +747,132 @@ cf_pg_sqlcat(char *sql, size_t len, size_t *off, const char *fmt, ...)
 	}
 	*off += (size_t) k;
 	return (0);
+}
+
+/* ---------------------------------------------------------------- */
+/* COPY FROM STDIN. */
+
+/* A failed COPY result (or a broken connection) into a code. */
+static int
+pg_copy_fail(cf_pg *pg, PGresult *res, char *err, size_t errlen)
+{
+	const char *st;
+
+	if (PQstatus(pg->conn) != CONNECTION_OK || res == NULL) {
+		pg_seterr(pg, err, errlen, "PostgreSQL: connection lost during "
+		                           "COPY: %s",
+		    PQerrorMessage(pg->conn));
+		PQclear(res);
+		pg->txn_lost = pg->in_txn;
+		pg->in_txn   = 0;
+		pg->locks    = 0;
+		return (CF_ECONN);
+	}
+	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", st != NULL ? st : "");
+	pg_result_err(pg, res, err, errlen);
+	PQclear(res);
+	if (strcmp(pg->sqlstate, "23505") == 0)
+		return (CF_EEXIST);
+	if (strcmp(pg->sqlstate, "57014") == 0)
+		return (CF_ETIMEDOUT);
+	return (CF_EDB);
+}
+
+int
+cf_pg_copy_begin(cf_pg *pg, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res;
+
+	pg->sqlstate[0] = '\0';
+	if (sql == NULL || !pg->in_txn || pg->txn_lost) {
+		pg_seterr(pg, err, errlen,
+		    "COPY needs an open transaction (cf_pg_begin)");
+		return (CF_EINVAL);
+	}
+	res = PQexec(pg->conn, sql);
+	if (res != NULL && PQresultStatus(res) == PGRES_COPY_IN) {
+		PQclear(res);
+		return (CF_OK);
+	}
+	if (res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR
+	    && PQresultStatus(res) != PGRES_NONFATAL_ERROR
+	    && PQstatus(pg->conn) == CONNECTION_OK) {
+		pg_seterr(pg, err, errlen,
+		    "PostgreSQL: not a COPY FROM STDIN statement (%s)",
+		    PQresStatus(PQresultStatus(res)));
+		PQclear(res);
+		return (CF_EINVAL);
+	}
+	return (pg_copy_fail(pg, res, err, errlen));
+}
+
+int
+cf_pg_copy_put(cf_pg *pg, const char *buf, size_t len, char *err, size_t errlen)
+{
+	while (len > 0) {
+		int n = len > (size_t) INT_MAX ? INT_MAX : (int) len;
+
+		if (PQputCopyData(pg->conn, buf, n) != 1) {
+			pg_seterr(pg, err, errlen, "PostgreSQL: COPY data not "
+			                           "sent: %s",
+			    PQerrorMessage(pg->conn));
+			if (PQstatus(pg->conn) != CONNECTION_OK) {
+				pg->txn_lost = pg->in_txn;
+				pg->in_txn   = 0;
+				pg->locks    = 0;
+			}
+			return (CF_ECONN);
+		}
+		buf += n;
+		len -= (size_t) n;
+	}
+	return (CF_OK);
+}
+
+int
+cf_pg_copy_end(cf_pg *pg, const char *abort_reason, int64_t *rows, char *err,
+    size_t errlen)
+{
+	PGresult *res;
+	int       rv = CF_OK;
+
+	if (rows != NULL)
+		*rows = 0;
+	if (PQputCopyEnd(pg->conn, abort_reason) != 1) {
+		pg_seterr(pg, err, errlen, "PostgreSQL: COPY not ended: %s",
+		    PQerrorMessage(pg->conn));
+		rv = CF_ECONN;
+	}
+	/* Read every result, so the connection is ready for what follows. */
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		if (rv != CF_OK) {
+			PQclear(res);
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			if (rows != NULL)
+				*rows = strtoll(PQcmdTuples(res), NULL, 10);
+			PQclear(res);
+		} else if (PQresultStatus(res) == PGRES_COPY_IN) {
+			/* Cannot happen after PQputCopyEnd; be safe. */
+			PQclear(res);
+			break;
+		} else {
+			rv = pg_copy_fail(pg, res, err, errlen);
+		}
+	}
+	if (rv == CF_ECONN && PQstatus(pg->conn) != CONNECTION_OK) {
+		pg->txn_lost = pg->in_txn;
+		pg->in_txn   = 0;
+		pg->locks    = 0;
+		return (rv);
+	}
+	{
+		PGTransactionStatusType ts = PQtransactionStatus(pg->conn);
+		pg->in_txn = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+	}
+	if (rv == CF_OK && abort_reason != NULL)
+		rv = CF_ECLOSED;
+	return (rv);
 }

@@ -99,6 +99,23 @@ const char *cf_pg_sqlstate(const cf_pg *pg);
 int cf_pg_ping(cf_pg *pg, char *err, size_t errlen);
 
 /*
+ * COPY ... FROM STDIN, for bulk loads. Inside a transaction the caller
+ * opened (cf_pg_begin): cf_pg_copy_begin() sends the COPY statement,
+ * cf_pg_copy_put() streams data in the statement's format (libpq buffers
+ * it; a full buffer waits for the server), cf_pg_copy_end() finishes (or,
+ * with abort_reason not NULL, cancels: the statement then fails with that
+ * text) and reads the outcome, *rows being what the server loaded (rows
+ * may be NULL). Errors as for cf_pg_exec; after any error the transaction
+ * is aborted: roll it back. Not for use outside a transaction: a lost
+ * connection must not silently load half the data.
+ */
+int cf_pg_copy_begin(cf_pg *pg, const char *sql, char *err, size_t errlen);
+int cf_pg_copy_put(
+    cf_pg *pg, const char *buf, size_t len, char *err, size_t errlen);
+int cf_pg_copy_end(cf_pg *pg, const char *abort_reason, int64_t *rows,
+    char *err, size_t errlen);
+
+/*
  * Transactions: BEGIN, COMMIT, ROLLBACK. cf_pg_commit() fails with CF_EDB
  * when the server rolled back instead (an earlier statement had failed).
  * cf_pg_rollback() also acknowledges a transaction lost with its

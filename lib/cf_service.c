@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -516,6 +517,64 @@ cf_service_call(cf_req *req, const cf_command *cmd, int timeout_ms,
 	return (CF_OK);
 }
 
+/*
+ * A job declared run_on_start, just taken by the clock: fire it by hand
+ * unless CRONFLEET_JOB_<NAME>_RUN_ON_START says no or a run of it started
+ * in the last minute (a restart, or a replica that came up first).
+ * Best effort: a failure is logged, the schedule still runs the job.
+ */
+static void
+svc_run_on_start(cf_service *svc, const cf__svc_job *j)
+{
+	char        var[CF_PROTO_MAX_NAME + 48], err[512], sql[256];
+	const char *v, *p[1] = { j->def->name };
+	PGresult   *res;
+	cf_command  c = { 0 };
+	size_t      k = 0;
+
+	k = (size_t) snprintf(var, sizeof(var), "CRONFLEET_JOB_");
+	for (const char *s = j->def->name; *s != '\0' && k + 1 < sizeof(var);
+	     s++) {
+		var[k++] = *s == '-' ? '_'
+		                     : (char) toupper((unsigned char) *s);
+	}
+	snprintf(var + k, sizeof(var) - k, "_RUN_ON_START");
+	if ((v = getenv(var)) != NULL
+	    && (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0
+	        || strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0)) {
+		return;
+	}
+	snprintf(sql, sizeof(sql),
+	    "SELECT 1 FROM %s.job_runs WHERE job = $1 AND started_at > now() "
+	    "- interval '1 minute' LIMIT 1",
+	    svc->opts->schema);
+	if ((res = cf__svc_cmd_query(svc, sql, 1, p, err, sizeof(err)))
+	    == NULL) {
+		cf_log_kv(CF_LOG_WARN, j->def->name, NULL,
+		    "run on start skipped", "error", err, NULL);
+		return;
+	}
+	k = (size_t) PQntuples(res);
+	PQclear(res);
+	if (k > 0) {
+		cf_log_kv(CF_LOG_INFO, j->def->name, NULL,
+		    "run on start not needed: a run started in the last minute",
+		    NULL);
+		return;
+	}
+	c.cmd = "trigger";
+	c.job = (char *) j->def->name;
+	if (cf_service_call(svc->reg_req, &c, SVC_REGISTER_TIMEOUT_MS, NULL,
+	        err, sizeof(err))
+	    != CF_OK) {
+		cf_log_kv(CF_LOG_WARN, j->def->name, NULL,
+		    "run on start: the clock refused the fire", "error", err,
+		    NULL);
+		return;
+	}
+	cf_log_kv(CF_LOG_INFO, j->def->name, NULL, "run on start: fired", NULL);
+}
+
 static void *
 svc_register_main(void *arg)
 {
@@ -548,6 +607,11 @@ svc_register_main(void *arg)
 				    j->pol.after[0] != '\0' ? j->pol.after
 				                            : NULL,
 				    NULL);
+				if (j->def->run_on_start) {
+					pthread_mutex_unlock(&svc->mu);
+					svc_run_on_start(svc, j);
+					pthread_mutex_lock(&svc->mu);
+				}
 				continue;
 			}
 			pending++;

@@ -154,6 +154,14 @@ typedef struct cf_job_def {
 	int         retries;
 	int64_t     retry_base_ms; /* 0: 1 s */
 	const char *after;         /* run when this job succeeds; or NULL */
+	/*
+	 * 1: once the clock has taken the job at start, fire it by hand
+	 * (a manual fire, in the ledger like any other) unless a run of it
+	 * started in the last minute here or in a replica, so a new
+	 * installation shows data without waiting for the first scheduled
+	 * fire. CRONFLEET_JOB_<NAME>_RUN_ON_START=false turns it off.
+	 */
+	int run_on_start;
 } cf_job_def;
 
 /*
@@ -270,6 +278,19 @@ typedef struct cf_service_opts {
 	int64_t     sweep_ms;       /* catch-up sweep period */
 	int         log_level;      /* enum cf_log_level */
 	void       *ctx;            /* handed to jobs as cf_run.ctx */
+	/*
+	 * The service's own commands (optional), asked about any verb the
+	 * runtime does not answer itself, on a REP worker thread (it may
+	 * block, briefly: PostgreSQL). It returns 0 when cmd is not one of
+	 * its own; 1 when it is, with *data the answer (any JSON, taken over;
+	 * NULL is JSON null) or err set to a non-empty refusal. Refusals
+	 * that the gateway maps to HTTP: "invalid ..." (400), "unknown ..."
+	 * (404), "conflict: ..." (409). commands_help lists its verbs for
+	 * the unknown-command error ("sources, source-put, ...").
+	 */
+	int (*commands)(void *ctx, const cf_command *cmd, cJSON **data,
+	    char *err, size_t errlen);
+	const char *commands_help;
 } cf_service_opts;
 
 void cf_service_opts_load_or_exit(cf_service_opts *opts, const char *name,

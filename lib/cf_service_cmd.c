@@ -440,12 +440,22 @@ cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 				cmd_keep_ours(svc, a.data);
 			}
 		}
-	} else {
+	} else if (svc->opts->commands == NULL
+	    || svc->opts->commands(svc->opts->ctx, cmd, &a.data, a.error,
+	           sizeof(a.error))
+	        == 0) {
 		snprintf(a.error, sizeof(a.error),
 		    "unknown command '%.40s' (%s answers: status, ping, jobs, "
 		    "history, counts, metrics, trigger, pause, resume, next, "
-		    "schedule)",
-		    cmd->cmd, svc->opts->name);
+		    "schedule%s%.300s)",
+		    cmd->cmd, svc->opts->name,
+		    svc->opts->commands_help != NULL ? ", " : "",
+		    svc->opts->commands_help != NULL ? svc->opts->commands_help
+		                                     : "");
+	} else if (a.error[0] != '\0') {
+		/* A refusal: no data goes with it. */
+		cJSON_Delete(a.data);
+		a.data = NULL;
 	}
 	/* Too big (a long history of large results) becomes an error. */
 	cf_proto_answer(a.data, a.error, is_text, reply, reply_len);

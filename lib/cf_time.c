@@ -12,6 +12,8 @@
 #include "cf_err.h"
 #include "cf_time.h"
 
+#include <time.h>
+
 static int64_t
 floor_div(int64_t a, int64_t b)
 {
@@ -274,4 +276,13 @@ cf_digits(const char *s, size_t len)
 		}
 	}
 	return (1);
+}
+
+int64_t
+cf_time_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }

@@ -27,6 +27,9 @@ typedef struct cf_civil {
 	int wday;   /* 0 = Sunday ... 6 = Saturday */
 } cf_civil;
 
+/* The wall clock (CLOCK_REALTIME) in unix ms. */
+int64_t cf_time_now_ms(void);
+
 /* Days since 1970-01-01 of a civil date (any month/day in range). */
 int64_t cf_days_from_civil(int year, int month, int day);
 

@@ -122,7 +122,9 @@ form_check(const cf_command *c, char *err, size_t errlen)
 }
 
 /*
- * Splits line (NUL-terminated, modified in place) into words. Returns
+ * Splits line (NUL-terminated, modified in place) into words: blank
+ * separated, or quoted with ' or ", and a word after the verb that
+ * starts with '{' or '[' (JSON) takes the rest of the line. Returns
  * the number of words, or -1 with err set.
  */
 static int
@@ -161,6 +163,16 @@ text_split(char *line, char **words, char *err, size_t errlen)
 				    "a closing quote must end a word");
 				return (-1);
 			}
+		} else if (n > 0 && (*p == '{' || *p == '[')) {
+			/* A JSON argument unquoted: the rest of the line, which
+			 * may hold spaces and quotes of its own. */
+			char *e = p + strlen(p);
+			w       = p;
+			while (e > p && is_blank(e[-1])) {
+				e--;
+			}
+			*e = '\0';
+			p  = e;
 		} else {
 			w = p;
 			while (*p != '\0' && !is_blank(*p)) {
@@ -261,7 +273,9 @@ text_words(char *line, cf_command *c, char *err, size_t errlen)
 	 * With an optional job and an optional n, digits are n; a word
 	 * holding '=' is an argument (history's filters), never either.
 	 */
+	/* Another verb's JSON argument ('{...}', '[...]') is never a job. */
 	if (f->job != 0 && i < nw
+	    && !(f == &text_unknown && (w[i][0] == '{' || w[i][0] == '['))
 	    && (f->job == 'r'
 	        || (strchr(w[i], '=') == NULL
 	            && (f->n == 0 || !is_count(w[i])

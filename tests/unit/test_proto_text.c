@@ -72,6 +72,14 @@ static const text_case good[] = {
 	{ "frobnicate", "frobnicate", NULL, 0, NULL, NULL, 0 },
 	{ "frobnicate x a 'b c'", "frobnicate", "x", 0, "a", "b c", 0 },
 	{ "wipe 12", "wipe", "12", 0, NULL, NULL, 0 },
+	/* A JSON argument, unquoted, takes the rest of the line; quoted,
+	 * it is one word; either way it is never a job. */
+	{ "thing-put {\"name\": \"a b\", \"x\": [1, 2]}  \n", "thing-put",
+	    NULL, 0, "{\"name\": \"a b\", \"x\": [1, 2]}", NULL, 0 },
+	{ "thing-put '{\"name\":\"a b\"}'", "thing-put", NULL, 0,
+	    "{\"name\":\"a b\"}", NULL, 0 },
+	{ "thing-put x [1, \"2\"]", "thing-put", "x", 0, "[1, \"2\"]", NULL,
+	    0 },
 	/* The JSON object form. */
 	{ "{\"cmd\":\"trigger\",\"job\":\"energy-sync\"}", "trigger",
 	    "energy-sync", 0, NULL, NULL, 1 },
