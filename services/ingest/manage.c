@@ -908,7 +908,7 @@ cmd_delete(const ingest *in, cf_pg *pg, const kind *k, const cf_command *cmd,
 	    : cmd->nargs > 0              ? cmd->args[0]
 	                                  : NULL;
 	const char *p[1];
-	char        sql[512];
+	char        sql[1024];
 	PGresult   *res;
 	int         rv;
 
@@ -945,6 +945,19 @@ cmd_delete(const ingest *in, cf_pg *pg, const kind *k, const cf_command *cmd,
 		    "FROM %s.sources s WHERE s.id = m.source_id)",
 		    in->schema, in->schema);
 		rv = cf_pg_exec(pg, sql, 0, NULL, NULL, err, errlen);
+		if (rv == CF_OK) {
+			/* Tokens of the sources, vendors and stores that went. */
+			snprintf(sql, sizeof(sql),
+			    "DELETE FROM %s.tokens t WHERE t.owner IN ('source', "
+			    "'vendor', 'store') AND NOT EXISTS (SELECT 1 FROM "
+			    "%s.sources s WHERE t.owner = 'source' AND s.id::text "
+			    "= t.owner_key UNION ALL SELECT 1 FROM %s.vendors v "
+			    "WHERE t.owner = 'vendor' AND v.id::text = t.owner_key "
+			    "UNION ALL SELECT 1 FROM %s.stores x WHERE t.owner = "
+			    "'store' AND x.id::text = t.owner_key)",
+			    in->schema, in->schema, in->schema, in->schema);
+			rv = cf_pg_exec(pg, sql, 0, NULL, NULL, err, errlen);
+		}
 	}
 	if (rv == CF_OK && strcmp(k->one, "org") != 0) {
 		const char *tp[2] = { k->one, id };

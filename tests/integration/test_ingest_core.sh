@@ -114,6 +114,17 @@ ing_ok "source-delete $SRC" >/dev/null
 left=$(sql "SELECT (SELECT count(*) FROM $S.sources WHERE id = $SRC) + (SELECT count(*) FROM $S.measurements WHERE source_id = $SRC) + (SELECT count(*) FROM $S.tokens WHERE owner = 'source' AND owner_key = '$SRC')")
 [ "$left" = 0 ] && ok "source-delete removes its measurements and token" || bad "after delete: $left rows left"
 
+# An organisation's delete takes everything of it along.
+GONE=$(ing_id 'org-put {"name":"gone"}')
+GS=$(ing_id "source-put {\"org\":\"gone\",\"name\":\"s\",\"vendor\":\"tesla\",\"base_url\":\"$SIM/tesla\",\"site_id\":\"3001\"}")
+ing_ok "agent-put {\"org\":\"gone\",\"name\":\"a\"}" >/dev/null
+sql "INSERT INTO $S.measurements VALUES ($GS, 'power_w', now(), 1)" >/dev/null
+sql "INSERT INTO $S.tokens (owner, owner_key) VALUES ('source', '$GS')" >/dev/null
+ing_ok "org-delete $GONE" >/dev/null
+left=$(sql "SELECT (SELECT count(*) FROM $S.sources WHERE org_id = $GONE) + (SELECT count(*) FROM $S.agents WHERE org_id = $GONE) + (SELECT count(*) FROM $S.measurements WHERE source_id = $GS) + (SELECT count(*) FROM $S.tokens WHERE owner_key = '$GS')")
+[ "$left" = 0 ] && ok "org-delete removes its sources, agents, measurements and tokens" || bad "after org-delete: $left rows left"
+[ "$(sql "SELECT count(*) FROM $S.organizations WHERE id = $DEMO_ORG")" = 1 ] || bad "org-delete removed another organisation"
+
 # ---- a wrong key: credentials do not open, said so, nothing crashes ------------------
 stop_ingest
 GOOD_KEY=$CRONFLEET_SECRET_KEY
