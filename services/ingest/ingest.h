@@ -163,6 +163,10 @@ int ingest_bulk_end(ingest_bulk *b, int64_t *inserted, int64_t *updated,
 /* Rolls back and frees (NULL is fine). */
 void ingest_bulk_abort(ingest_bulk *b);
 
+/* Internal, for tests and the benchmark: b skips the direct COPY and
+ * always merges through the staging table (bulk.c explains both). */
+void ingest__bulk_force_staging(ingest_bulk *b);
+
 /* ---- management commands: manage.c -------------------------------------- */
 
 /*
@@ -186,7 +190,7 @@ int ingest_views_command(
 #define INGEST_COMMANDS_HELP                                                  \
 	"orgs, sources, vendors, stores, agents, <kind>-get <id>, "           \
 	"<kind>-put '<json>', <kind>-delete <id> (kind: org, source, "        \
-	"vendor, store, agent)"
+	"vendor, store, agent), reseal"
 
 /* ---- jobs: jobs/<name>.c --------------------------------------------------
  */

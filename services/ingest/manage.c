@@ -946,14 +946,20 @@ cmd_delete(const ingest *in, cf_pg *pg, const kind *k, const cf_command *cmd,
 		    in->schema, in->schema);
 		rv = cf_pg_exec(pg, sql, 0, NULL, NULL, err, errlen);
 		if (rv == CF_OK) {
-			/* Tokens of the sources, vendors and stores that went. */
+			/* Tokens of the sources, vendors and stores that went.
+			 */
 			snprintf(sql, sizeof(sql),
-			    "DELETE FROM %s.tokens t WHERE t.owner IN ('source', "
+			    "DELETE FROM %s.tokens t WHERE t.owner IN "
+			    "('source', "
 			    "'vendor', 'store') AND NOT EXISTS (SELECT 1 FROM "
-			    "%s.sources s WHERE t.owner = 'source' AND s.id::text "
-			    "= t.owner_key UNION ALL SELECT 1 FROM %s.vendors v "
-			    "WHERE t.owner = 'vendor' AND v.id::text = t.owner_key "
-			    "UNION ALL SELECT 1 FROM %s.stores x WHERE t.owner = "
+			    "%s.sources s WHERE t.owner = 'source' AND "
+			    "s.id::text "
+			    "= t.owner_key UNION ALL SELECT 1 FROM %s.vendors "
+			    "v "
+			    "WHERE t.owner = 'vendor' AND v.id::text = "
+			    "t.owner_key "
+			    "UNION ALL SELECT 1 FROM %s.stores x WHERE "
+			    "t.owner = "
 			    "'store' AND x.id::text = t.owner_key)",
 			    in->schema, in->schema, in->schema, in->schema);
 			rv = cf_pg_exec(pg, sql, 0, NULL, NULL, err, errlen);
@@ -980,6 +986,100 @@ fail:
 	return (rv);
 }
 
+/* ---- reseal: after a key rotation ---------------------------------- */
+
+/*
+ * Re-seals with the current key every sealed value that names another
+ * key: credentials of each kind, then both tokens of every owner. One
+ * transaction; a value that does not open with any configured key is
+ * counted and left as it is (its owner must enter it again).
+ */
+static int
+reseal_column(const ingest *in, cf_pg *pg, const char *table,
+    const char *column, const char *key_sql, const char *ad_table,
+    int64_t *done, int64_t *failed, char *err, size_t errlen)
+{
+	char      sql[512], ad[256];
+	PGresult *res;
+	int       rv;
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT %s, %s FROM %s.%s WHERE %s IS NOT NULL FOR UPDATE",
+	    key_sql, column, in->schema, table, column);
+	if ((rv = cf_pg_exec(pg, sql, 0, NULL, &res, err, errlen)) != CF_OK) {
+		return (rv);
+	}
+	for (int r = 0; r < PQntuples(res) && rv == CF_OK; r++) {
+		const char *id = PQgetvalue(res, r, 0);
+		const char *v  = PQgetvalue(res, r, 1);
+		char       *nv = NULL, why[256];
+		const char *p[2];
+
+		if (!cf_secret_needs_reseal(in->keys, v)) {
+			continue;
+		}
+		ingest_ad(ad, sizeof(ad), ad_table, column, id);
+		if (cf_secret_reseal(&nv, in->keys, v, ad, why, sizeof(why))
+		    != CF_OK) {
+			(*failed)++;
+			continue;
+		}
+		p[0] = nv;
+		p[1] = id;
+		snprintf(sql, sizeof(sql),
+		    "UPDATE %s.%s SET %s = $1 WHERE %s = $2", in->schema,
+		    table, column, key_sql);
+		rv = cf_pg_exec(pg, sql, 2, p, NULL, err, errlen);
+		free(nv);
+		(*done)++;
+	}
+	PQclear(res);
+	return (rv);
+}
+
+static int
+cmd_reseal(const ingest *in, cf_pg *pg, const kind *k, const cf_command *cmd,
+    cJSON **data, char *err, size_t errlen)
+{
+	static const char *const creds_tables[]
+	    = { "sources", "vendors", "stores" };
+	int64_t done = 0, failed = 0;
+	int     rv;
+
+	(void) k;
+	if (cmd->job != NULL || cmd->nargs > 0) {
+		cf_errf(err, errlen, "invalid argument: reseal takes none");
+		return (CF_EINVAL);
+	}
+	if ((rv = cf_pg_begin(pg, err, errlen)) != CF_OK) {
+		return (rv);
+	}
+	for (size_t i = 0; i < 3 && rv == CF_OK; i++) {
+		rv = reseal_column(in, pg, creds_tables[i], "credentials",
+		    "id::text", creds_tables[i], &done, &failed, err, errlen);
+	}
+	if (rv == CF_OK) {
+		rv = reseal_column(in, pg, "tokens", "access_token",
+		    "owner || ':' || owner_key", "tokens", &done, &failed, err,
+		    errlen);
+	}
+	if (rv == CF_OK) {
+		rv = reseal_column(in, pg, "tokens", "refresh_token",
+		    "owner || ':' || owner_key", "tokens", &done, &failed, err,
+		    errlen);
+	}
+	if (rv != CF_OK || (rv = cf_pg_commit(pg, err, errlen)) != CF_OK) {
+		(void) cf_pg_rollback(pg, NULL, 0);
+		return (rv);
+	}
+	*data = cJSON_CreateObject();
+	cJSON_AddNumberToObject(*data, "resealed", (double) done);
+	cJSON_AddNumberToObject(*data, "unreadable", (double) failed);
+	cJSON_AddNumberToObject(
+	    *data, "key_id", (double) cf_secret_keyring_current_id(in->keys));
+	return (CF_OK);
+}
+
 /* ---- dispatch
  * -------------------------------------------------------------------- */
 
@@ -991,6 +1091,11 @@ manage_find(const char *verb, const kind **k, kind_cmd *fn)
 {
 	char want[48];
 
+	if (strcmp(verb, "reseal") == 0) {
+		*k  = &kinds[0];
+		*fn = cmd_reseal;
+		return (1);
+	}
 	for (size_t i = 0; i < NF(kinds); i++) {
 		*k = &kinds[i];
 		if (strcmp(verb, kinds[i].many) == 0) {
@@ -1054,7 +1159,8 @@ ingest_command(
 			    cf_strerror(rv));
 		}
 	} else if (strstr(cmd->cmd, "-put") != NULL
-	    || strstr(cmd->cmd, "-delete") != NULL) {
+	    || strstr(cmd->cmd, "-delete") != NULL
+	    || strcmp(cmd->cmd, "reseal") == 0) {
 		cf_log_kv(CF_LOG_INFO, NULL, NULL, "managed", "command",
 		    cmd->cmd, NULL);
 	}

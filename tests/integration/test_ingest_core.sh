@@ -139,20 +139,38 @@ out=$(CRONFLEET_SECRET_KEY=00 "$bindir/cronfleet-ingest" 2>&1)
 rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q CRONFLEET_SECRET_KEY && ok "a malformed key: exit 2" || bad "bad key: rc $rc: $out"
 
+# ---- key rotation: the old key as _PREVIOUS, reseal, then the new key alone ---
+NEW_KEY=$(openssl rand -hex 32)
+start_ingest CRONFLEET_SECRET_KEY=$NEW_KEY CRONFLEET_SECRET_KEY_PREVIOUS=$GOOD_KEY
+out=$(ing_ok 'stores')
+echo "$out" | grep -q '"keys":\["token"\]' && ok "the previous key still opens stored credentials" || bad "rotation: $out"
+before=$(sql "SELECT credentials FROM $S.stores LIMIT 1")
+out=$(ing_ok 'reseal')
+n=$(jq_py "$out" 'j["data"]["resealed"]')
+[ "$n" -ge 2 ] && ok "reseal moved $n values to the new key" || bad "reseal: $out"
+[ "$(sql "SELECT credentials <> '$before' FROM $S.stores LIMIT 1")" = t ] || bad "reseal left the store's credentials as they were"
+out=$(ing_ok 'reseal')
+[ "$(jq_py "$out" 'j["data"]["resealed"]')" = 0 ] && ok "a second reseal has nothing to do" || bad "reseal twice: $out"
+stop_ingest
+start_ingest CRONFLEET_SECRET_KEY=$NEW_KEY
+out=$(ing_ok 'stores')
+echo "$out" | grep -q '"keys":\["token"\]' && ok "after reseal the new key alone opens them" || bad "after reseal: $out"
+stop_ingest
+
 # ---- run on start ---------------------------------------------------------------------
-start_ingest CRONFLEET_SECRET_KEY="$GOOD_KEY" CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=true
+start_ingest CRONFLEET_SECRET_KEY="$NEW_KEY" CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=true
 poll 30 sh -c "[ \$(psql -qtAX '$DATABASE_URL' -c \"SELECT count(*) FROM $S.job_runs WHERE job = 'energy-sync' AND trigger = 'manual'\") -ge 1 ]" &&
 	ok "run on start fired energy-sync" || bad "no run on start"
 [ "$(sql "SELECT count(*) FROM $S.job_runs WHERE job = 'carbon-sync'")" = 0 ] || bad "carbon-sync ran although RUN_ON_START=false"
 stop_ingest
-start_ingest CRONFLEET_SECRET_KEY="$GOOD_KEY" CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=true
+start_ingest CRONFLEET_SECRET_KEY="$NEW_KEY" CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=true
 poll 20 grep -q 'run on start not needed' "$T/ingest.log" && ok "a restart within a minute does not fire again" || bad "restart fired again"
 n=$(sql "SELECT count(DISTINCT fire_id) FROM $S.job_runs WHERE job = 'energy-sync'")
 [ "$n" = 1 ] || bad "energy-sync fired $n times"
 stop_ingest
 
 # ---- plant-sync's settings (seed 004) ----------------------------------------------------
-start_ingest CRONFLEET_SECRET_KEY="$GOOD_KEY" PLANT_SYNC_CRON_SCHEDULE='*/30 * * * *'
+start_ingest CRONFLEET_SECRET_KEY="$NEW_KEY" PLANT_SYNC_CRON_SCHEDULE='*/30 * * * *'
 sched() { req "$CRONFLEET_CLOCK_REP" jobs | python3 -c '
 import json, sys
 for x in json.load(sys.stdin)["data"]:
