@@ -3,7 +3,9 @@
 # cronfleet-ingest on a port band and schemas of their own, plus helpers.
 #
 #	. "$here/ingest_lib.sh"
-#	ingest_setup <band> <tag>       # ports, schemas, $T, cleanup at exit
+#	ingest_setup <band> <tag> [n]   # ports (one slot of ten among the
+#	                                # band's n, default 20: 200 ports),
+#	                                # schemas, $T, cleanup at exit
 #	start_sim [NAME=value...]       # the simulator at $SIM (virtual clock
 #	                                # frozen at $SIM_NOW unless told)
 #	start_clock                     # from test_service_lib.sh
@@ -27,7 +29,7 @@ here_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ingest_setup() {
 	local band=$1 tag=$2
-	svc_setup "$band" "$tag"
+	svc_setup "$band" "$tag" "${3:-20}"
 	S=ing_${tag}_$$
 	NAME=ingest
 	IR=tcp://127.0.0.1:$((base + 2))

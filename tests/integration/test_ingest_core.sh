@@ -14,7 +14,7 @@ bindir=${1:?usage: test_ingest_core.sh build/bin}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ingest_lib.sh"
 
-ingest_setup 7900 core
+ingest_setup 7900 core 5
 start_clock
 start_ingest
 

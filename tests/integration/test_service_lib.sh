@@ -15,14 +15,15 @@ bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 sql() { psql -qtAX "$DATABASE_URL" -c "$1" 2>&1; }
 req() { nngcat --req --dial "$1" --ascii --data "$2" 2>&1; }
 
-# svc_setup <first port of the band> <tag>: ports base..base+9 of the
-# band's 1000 (chosen by pid), schemas, cleanup.
+# svc_setup <first port of the band> <tag> [slots]: ports base..base+9,
+# one of the band's slots of ten (100 slots, 1000 ports, unless told;
+# chosen by pid), schemas, cleanup.
 svc_setup() {
-	local band=$1 tag=$2 slot k
+	local band=$1 tag=$2 slots=${3:-100} slot k
 	# Take the first slot of ten ports, from the pid's on, that no
 	# socket uses (another test may have left one in TIME_WAIT).
-	for k in $(seq 0 99); do
-		slot=$(((($$ + k) % 100)))
+	for k in $(seq 0 $((slots - 1))); do
+		slot=$(((($$ + k) % slots)))
 		base=$((band + slot * 10))
 		ports_free $base $((base + 9)) && break
 	done
