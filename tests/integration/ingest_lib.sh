@@ -116,7 +116,7 @@ sim_stat() {
 	curl -sf "$SIM/_sim/stats" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-v = s.get(sys.argv[1], {})
+v = s.get("vendors", s).get(sys.argv[1], {})
 for k in sys.argv[2].split("."):
     v = v.get(k, 0) if isinstance(v, dict) else 0
 print(v if isinstance(v, int) else 0)' "$1" "$2"
