@@ -160,7 +160,9 @@ typedef struct gw_result {
  * Sends the command (cmd, job or NULL, n or 0) to service svc and waits
  * until deadline_ms (CLOCK_MONOTONIC milliseconds). Returns res->status:
  * 0 with res->data set (the caller frees it with cJSON_Delete), or
- *   404  the service answered "unknown job"
+ *   400  the service answered "invalid ..." (the request's values)
+ *   404  the service answered "unknown <what> ..." (a job, a source...)
+ *   409  the service answered "conflict: ..."
  *   502  the service refused the command or answered garbage
  *   503  the service is not reachable, or not queried (CRONFLEET_SERVICES)
  *   504  the service did not answer in time
@@ -364,6 +366,30 @@ void gw_route_whoami(gw_app *app, const gw_request *rq, gw_reply *out);
 void gw_route_admin_jobs(gw_app *app, const gw_request *rq, gw_reply *out);
 void gw_route_admin_trigger(gw_app *app, const gw_request *rq, gw_reply *out);
 void gw_route_cron(gw_app *app, const gw_request *rq, gw_reply *out);
+
+/*
+ * routes_ingest.c: /api/v1/ingest/<kind>[/{id}] (organizations, sources,
+ * vendors, stores, agents) over ingest's management commands, and the
+ * data views /api/v1/ingest/{summary,measurements,plants,orders,carbon}.
+ */
+void gw_route_ingest_list(gw_app *app, const gw_request *rq, gw_reply *out);
+void gw_route_ingest_create(gw_app *app, const gw_request *rq, gw_reply *out);
+void gw_route_ingest_get(gw_app *app, const gw_request *rq, gw_reply *out);
+void gw_route_ingest_update(gw_app *app, const gw_request *rq, gw_reply *out);
+void gw_route_ingest_delete(gw_app *app, const gw_request *rq, gw_reply *out);
+void gw_route_ingest_view(gw_app *app, const gw_request *rq, gw_reply *out);
+void gw_route_ingest_reseal(gw_app *app, const gw_request *rq, gw_reply *out);
+
+/*
+ * Our name for a job the seeds call otherwise (sync-energy is
+ * energy-sync, ecomanager is order-sync, ...), or job itself. The
+ * matcher applies it to every {job} of a path.
+ */
+const char *gw_job_alias(const char *job);
+
+/* POST /api/admin/jobs, with the alias of "jobName" resolved. */
+void gw_route_admin_trigger_alias(
+    gw_app *app, const gw_request *rq, gw_reply *out);
 
 /* routes.c: trigger job at the clock (shared by the trigger routes). */
 void gw_route_trigger(gw_app *app, const gw_request *rq, gw_reply *out);

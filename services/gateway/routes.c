@@ -829,6 +829,23 @@ route_readyz(gw_app *app, const gw_request *rq, gw_reply *out)
 #define CRON GW_ROLE_CRON
 #define GETS "GET, HEAD"
 
+/* The five routes of one kind of ingest item (audited as "<one>.put",
+ * "<one>.delete"). */
+#define INGEST_ITEMS "GET, HEAD, PUT, DELETE"
+/* clang-format off */
+#define INGEST_KIND(kind, one)                                               \
+	{ "GET", "/api/v1/ingest/" kind, 0, 0, VIEW, NULL, "GET, HEAD, POST", \
+	    gw_route_ingest_list },                                          \
+	{ "POST", "/api/v1/ingest/" kind, 0, 1, ADM, one ".put",              \
+	    "GET, HEAD, POST", gw_route_ingest_create },                     \
+	{ "GET", "/api/v1/ingest/" kind "/{id}", 0, 0, VIEW, NULL,            \
+	    INGEST_ITEMS, gw_route_ingest_get },                             \
+	{ "PUT", "/api/v1/ingest/" kind "/{id}", 0, 1, ADM, one ".put",       \
+	    INGEST_ITEMS, gw_route_ingest_update },                          \
+	{ "DELETE", "/api/v1/ingest/" kind "/{id}", 0, 0, ADM, one ".delete", \
+	    INGEST_ITEMS, gw_route_ingest_delete }
+/* clang-format on */
+
 static const gw_route routes[] = {
 	/* For probes, scrapers and browsers: no token. */
 	{ "GET", "/healthz", 0, 0, PUB, NULL, GETS, route_healthz },
@@ -868,11 +885,11 @@ static const gw_route routes[] = {
 	{ "GET", "/api/admin/jobs", 0, 0, VIEW, NULL, "GET, HEAD, POST",
 	    gw_route_admin_jobs },
 	{ "POST", "/api/admin/jobs", 0, 1, ADM, "trigger", "GET, HEAD, POST",
-	    gw_route_admin_trigger },
+	    gw_route_admin_trigger_alias },
 	{ "GET", "/api/v1/admin/jobs", 0, 0, VIEW, NULL, "GET, HEAD, POST",
 	    gw_route_admin_jobs },
 	{ "POST", "/api/v1/admin/jobs", 0, 1, ADM, "trigger",
-	    "GET, HEAD, POST", gw_route_admin_trigger },
+	    "GET, HEAD, POST", gw_route_admin_trigger_alias },
 	{ "GET", "/api/cron/{job}", 0, 0, CRON, "cron", "GET, HEAD, POST",
 	    gw_route_cron },
 	{ "POST", "/api/cron/{job}", 0, 1, ADM, "cron", "GET, HEAD, POST",
@@ -886,6 +903,28 @@ static const gw_route routes[] = {
 	{ "GET", "/api/v1/whoami", 0, 0, VIEW, NULL, GETS, gw_route_whoami },
 	{ "GET", "/api/v1/audit", 0, 0, VIEW, NULL, GETS, gw_route_audit },
 	{ "GET", "/api/v1/events", 0, 0, VIEW, NULL, GETS, gw_route_events },
+
+	/* What ingest syncs from (routes_ingest.c): list, create or
+	 * update by (org, name), one by id, partial update, delete. */
+	INGEST_KIND("organizations", "org"),
+	INGEST_KIND("sources", "source"),
+	INGEST_KIND("vendors", "vendor"),
+	INGEST_KIND("stores", "store"),
+	INGEST_KIND("agents", "agent"),
+	/* What ingest has synced: read-only views. */
+	{ "GET", "/api/v1/ingest/summary", 0, 0, VIEW, NULL, GETS,
+	    gw_route_ingest_view },
+	{ "GET", "/api/v1/ingest/measurements", 0, 0, VIEW, NULL, GETS,
+	    gw_route_ingest_view },
+	{ "GET", "/api/v1/ingest/plants", 0, 0, VIEW, NULL, GETS,
+	    gw_route_ingest_view },
+	{ "GET", "/api/v1/ingest/orders", 0, 0, VIEW, NULL, GETS,
+	    gw_route_ingest_view },
+	{ "GET", "/api/v1/ingest/carbon", 0, 0, VIEW, NULL, GETS,
+	    gw_route_ingest_view },
+	/* After a key rotation (CRONFLEET_SECRET_KEY_PREVIOUS). */
+	{ "POST", "/api/v1/ingest/reseal", 0, 1, ADM, "ingest.reseal", "POST",
+	    gw_route_ingest_reseal },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -906,7 +945,8 @@ route_scope(const char *path)
 /*
  * 1 if path matches the pattern pat, a "{name}" segment standing for one
  * non-empty segment, copied into param when it fits (a longer one is
- * left empty: no name is that long, and the route refuses it).
+ * left empty: no name is that long, and the route refuses it). An
+ * "{id}" segment is digits only, so /sources/summary is not an id.
  */
 static int
 route_path_match(
@@ -915,7 +955,9 @@ route_path_match(
 	while (*pat != '\0') {
 		if (*pat == '{') {
 			size_t n = strcspn(path, "/");
-			if (n == 0) {
+			if (n == 0
+			    || (strncmp(pat, "{id}", 4) == 0
+			        && strspn(path, "0123456789") != n)) {
 				return (0);
 			}
 			if (n < paramlen) {
@@ -957,6 +999,13 @@ gw_route_match(const char *method, const char *path, const gw_route **route,
 			continue;
 		}
 		*route = r;
+		/* The seeds' names of our jobs (gw_job_alias). */
+		if (strstr(r->path, "{job}") != NULL && param[0] != '\0') {
+			const char *job = gw_job_alias(param);
+			if (job != param && strlen(job) < paramlen) {
+				memcpy(param, job, strlen(job) + 1);
+			}
+		}
 		return (GW_MATCH_FOUND);
 	}
 	return (seen ? GW_MATCH_BAD_METHOD : GW_MATCH_NOT_FOUND);

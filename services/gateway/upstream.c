@@ -172,13 +172,18 @@ upstream_reply(gw_upstream *s, const cf_reply *r, gw_result *res)
 	if (!r->ok) {
 		const char *e = r->error != NULL ? r->error : "failed";
 		/*
-		 * COMMANDS.md: "unknown job '<name>'"; a refusal of the
-		 * request's own values starts with "invalid " (the client's
-		 * mistake, said in the service's words).
+		 * COMMANDS.md: "unknown job '<name>'" (or any other thing
+		 * the request names: "unknown source 12") is 404; a refusal
+		 * of the request's own values starts with "invalid " (the
+		 * client's mistake, said in the service's words), one that
+		 * contradicts what is stored with "conflict: " (409). An
+		 * "unknown command" is the service's lack, not the client's.
 		 */
-		res->status = strncmp(e, "unknown job", 11) == 0 ? 404
-		    : strncmp(e, "invalid ", 8) == 0             ? 400
-		                                                 : 502;
+		res->status = strncmp(e, "unknown command", 15) == 0 ? 502
+		    : strncmp(e, "unknown ", 8) == 0                 ? 404
+		    : strncmp(e, "invalid ", 8) == 0                 ? 400
+		    : strncmp(e, "conflict: ", 10) == 0              ? 409
+		                                                     : 502;
 		if (res->status != 502) {
 			snprintf(res->error, sizeof(res->error), "%s", e);
 		} else {

@@ -140,15 +140,20 @@ void ingest_token_free(ingest_token *t);
 typedef struct ingest_bulk ingest_bulk;
 
 /*
- * Starts a bulk write of measurements on pg (inside a transaction the
- * writer opens). Rows are streamed with COPY into a temporary staging
- * table, then merged with one INSERT ... ON CONFLICT DO UPDATE that
- * changes only rows whose value differs (a re-run changes nothing).
+ * Starts a bulk write of measurements on pg, in one transaction the
+ * writer opens (pg must have none open; run nothing else on pg until
+ * end or abort). Rows are sent with COPY (binary): straight into
+ * measurements when every key is new, else into a temporary staging
+ * table merged with one INSERT ... ON CONFLICT DO UPDATE that changes
+ * only rows whose value differs (a re-run changes nothing; a key
+ * repeated in the batch keeps its last value). bulk.c has the details.
  */
 int ingest_bulk_begin(ingest_bulk **out, cf_pg *pg, const char *schema,
     char *err, size_t errlen);
 
-/* One row. metric is one of the names in 101_ingest.sql. */
+/* One row. metric is one of the names in 101_ingest.sql. A bad row
+ * (metric not [a-z0-9_]{1,40}, NaN, time outside years 1-9999) is
+ * refused with CF_EINVAL and the batch goes on without it. */
 int ingest_bulk_add(ingest_bulk *b, int64_t source_id, const char *metric,
     int64_t ts_ms, double value, char *err, size_t errlen);
 
@@ -180,6 +185,15 @@ int ingest_command(
 void ingest_manage_close(void);
 
 /*
+ * One of the commands' connections (a few, shared by the REP workers),
+ * for a command's statements: NULL with err set when PostgreSQL cannot
+ * be reached. Give it back with ingest_db_give(*slot), with no
+ * transaction left open.
+ */
+cf_pg *ingest_db_take(const ingest *in, int *slot, char *err, size_t errlen);
+void   ingest_db_give(int slot);
+
+/*
  * Read-only views of the data (views.c), called by ingest_command for the
  * verbs it does not know; the same contract.
  */
@@ -190,7 +204,8 @@ int ingest_views_command(
 #define INGEST_COMMANDS_HELP                                                  \
 	"orgs, sources, vendors, stores, agents, <kind>-get <id>, "           \
 	"<kind>-put '<json>', <kind>-delete <id> (kind: org, source, "        \
-	"vendor, store, agent), reseal"
+	"vendor, store, agent), reseal, data <summary|measurements|plants|"   \
+	"orders|carbon> [key=value ...]"
 
 /* ---- jobs: jobs/<name>.c --------------------------------------------------
  */

@@ -176,6 +176,23 @@ manage_give(int slot)
 	pthread_mutex_unlock(&manage_mu);
 }
 
+cf_pg *
+ingest_db_take(const ingest *in, int *slot, char *err, size_t errlen)
+{
+	if ((*slot = manage_take(in, err, errlen)) < 0) {
+		return (NULL);
+	}
+	return (manage_pg[*slot]);
+}
+
+void
+ingest_db_give(int slot)
+{
+	if (slot >= 0) {
+		manage_give(slot);
+	}
+}
+
 void
 ingest_manage_close(void)
 {
@@ -291,6 +308,15 @@ row_json(const ingest *in, const kind *k, const PGresult *res, int r)
 			buf[n] = '\0';
 			if (n >= 3 && strcmp(buf + n - 3, "+00") == 0) {
 				strcpy(buf + n - 3, "Z");
+			}
+			/* Milliseconds, as everywhere else: ".123456Z" to
+			 * ".123Z". */
+			{
+				char *dot = strchr(buf, '.');
+				char *z   = strchr(buf, 'Z');
+				if (dot != NULL && z != NULL && z - dot > 4) {
+					memmove(dot + 4, z, strlen(z) + 1);
+				}
 			}
 			cJSON_AddStringToObject(o, name, buf);
 		} else {

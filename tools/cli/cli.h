@@ -28,6 +28,16 @@ int cli_api(int argc, char **argv);
 /* 1 if name is one of cli_api's commands. */
 int cli_api_has(const char *name);
 
+/*
+ * What ingest syncs from and what it has synced (cmd_ingest.c): argv[0]
+ * is "orgs", "sources", "vendors", "stores", "agents", "ingest" or
+ * "apply". Returns one of the exit statuses above.
+ */
+int cli_ingest(int argc, char **argv);
+
+/* 1 if name is one of cli_ingest's commands. */
+int cli_ingest_has(const char *name);
+
 /* Prints a one-line message on stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

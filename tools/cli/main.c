@@ -34,7 +34,27 @@ static const char usage[] =
     "                           or until N events)\n"
     "  whoami                   the token's name and role\n"
     "  Each takes --json: the server's answer as one JSON document\n"
-    "  ({\"success\":true,\"data\":...}); watch: one JSON object a line.\n"
+    "  ({\"success\":true,\"data\":...}); watch: one JSON object a line.\n"    "\n"
+    "what ingest syncs from (organizations, energy sources, plant vendors,\n"
+    "stores, agents), through the gateway:\n"
+    "  orgs|sources|vendors|stores|agents [list] [--org O]\n"
+    "                           the items (sources...: of one organization)\n"
+    "  <kind> show <id>         one item\n"
+    "  <kind> add '<json>'      create, or update by (org, name) (admin)\n"
+    "  <kind> set <id> '<json>' change the fields given (admin)\n"
+    "  <kind> rm <id>           delete it and its data (admin)\n"
+    "  apply <file.json>        make the gateway hold what the file declares:\n"
+    "                           {\"organizations\":[...],\"sources\":[...],\n"
+    "                           \"vendors\":[...],\"stores\":[...],\"agents\":[...]};\n"
+    "                           one line per item: created, updated,\n"
+    "                           unchanged or failed (admin)\n"
+    "  ingest summary           rows per table, each source's newest data,\n"
+    "                           each vendor's and store's last sync\n"
+    "  ingest measurements|plants|orders|carbon [--source ID] [--metric M]\n"
+    "         [--vendor ID] [--org O] [--store ID] [--status S] [--region R]\n"
+    "         [--since T] [--until T] [--limit N] [--before CURSOR]\n"
+    "                           the synced data, newest first\n"
+    "  Each takes --json too.\n"
     "\n"
     "the cron engine, offline:\n"
     "  cron next '<expr>' [--tz ZONE] [--from RFC3339] [--count N]\n"
@@ -90,6 +110,9 @@ main(int argc, char **argv)
 	}
 	if (cli_api_has(argv[1])) {
 		return (cli_api(argc - 1, argv + 1));
+	}
+	if (cli_ingest_has(argv[1])) {
+		return (cli_ingest(argc - 1, argv + 1));
 	}
 	return (cli_usage_error(
 	    "unknown command '%s' (try cronfleet help)", argv[1]));
