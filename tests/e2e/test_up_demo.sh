@@ -65,6 +65,10 @@ for t in measurements carbon_forecasts plants orders; do
 done
 n=$(sql "SELECT count(DISTINCT source_id) FROM $IS.measurements")
 [ "$n" = 4 ] && ok "measurements from all four energy vendors" || bad "measurements from $n sources"
+shipped() { [ "$(sql "SELECT count(*) FROM $IS.orders WHERE shipping_status IS NOT NULL")" -gt 0 ] 2>/dev/null; }
+for _ in $(seq 60); do shipped && break; sleep 1; done
+shipped && ok "shipping status of the orders taken in ($(sql "SELECT count(*) FROM $IS.orders WHERE shipping_status IS NOT NULL"))" ||
+	bad "no order has a shipping status"
 n=$(sql "SELECT count(*) FROM $IS.orders WHERE agent_id IS NOT NULL")
 [ "${n:-0}" -gt 0 ] && ok "orders assigned to agents ($n)" || bad "no order assigned"
 
