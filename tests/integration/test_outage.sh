@@ -15,6 +15,9 @@
 #   with an error naming the cause (the ledger cannot be written), GET
 #   /api/v1/audit says PostgreSQL is away (503); after the restart the
 #   audit rows of what was tried during the outage are written.
+#   cronfleet-ingest meanwhile: it answers ping; its management commands
+#   are refused naming PostgreSQL; afterwards they answer again and an
+#   energy-sync fire runs.
 #   Redis stopped: the clock's lease falls back to PostgreSQL (status
 #   "lease":"postgres"), fires go on, nothing crashes; Redis started again.
 # Only bounded waits; no timed assertions.
@@ -24,7 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../fault/lib.sh"
 outage=${OUTAGE_SECONDS:-30}
 
-for b in cronfleet-clock cronfleet-testsvc cronfleet-gateway; do
+for b in cronfleet-clock cronfleet-testsvc cronfleet-gateway cronfleet-ingest; do
 	[ -x "$bindir/$b" ] || { echo "FAIL $bindir/$b is missing (build the tests first)"; exit 1; }
 done
 
@@ -49,13 +52,15 @@ logs() {
 }
 die() { echo "FAIL $*"; logs; exit 1; }
 
-base=$(ft_port_block 32660 32767 7) || die "no free ports in 32660-32767"
+base=$(ft_port_block 32660 32767 9) || die "no free ports in 32660-32767"
 gw=http://127.0.0.1:$((base + 6))
 tok=outage-token-$$
 clock_rep=tcp://127.0.0.1:$((base + 2))
 clock_pub=tcp://127.0.0.1:$((base + 3))
 svc_rep=tcp://127.0.0.1:$((base + 4))
 svc_pub=tcp://127.0.0.1:$((base + 5))
+ing_rep=tcp://127.0.0.1:$((base + 7))
+ing_pub=tcp://127.0.0.1:$((base + 8))
 ft_pg_init "$base" || exit 1
 ft_redis_start $((base + 1)) || die "redis-server did not start"
 
@@ -82,12 +87,20 @@ ft_spawn gateway "$FT_TMP/gateway.log" env CRONFLEET_CLOCK_REP="$clock_rep" \
 	CRONFLEET_SERVICES= CRONFLEET_GATEWAY_ADDR=127.0.0.1:$((base + 6)) \
 	CRONFLEET_ADMIN_TOKEN="$tok" CRONFLEET_GATEWAY_SCHEMA=outage_gw \
 	DATABASE_URL="$DATABASE_URL" "$bindir/cronfleet-gateway"
+ft_spawn ingest "$FT_TMP/ingest.log" env CRONFLEET_INGEST_REP="$ing_rep" \
+	CRONFLEET_INGEST_PUB="$ing_pub" CRONFLEET_INGEST_SCHEMA=outage_ing \
+	CRONFLEET_SECRET_KEY="$(openssl rand -hex 32)" \
+	CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=false CRONFLEET_JOB_CARBON_SYNC_RUN_ON_START=false \
+	CRONFLEET_JOB_PLANT_SYNC_RUN_ON_START=false CRONFLEET_JOB_ORDER_SYNC_RUN_ON_START=false \
+	CRONFLEET_JOB_SHIPPING_SYNC_RUN_ON_START=false \
+	CRONFLEET_CLOCK_REP="$clock_rep" CRONFLEET_CLOCK_PUB="$clock_pub" \
+	DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" "$bindir/cronfleet-ingest"
 gw_code() { # <method> <path>: the HTTP status; the body in $FT_TMP/body
 	curl -s -m 10 -o "$FT_TMP/body" -w '%{http_code}' -X "$1" \
 		-H "Authorization: Bearer $tok" "$gw$2"
 }
 
-alive_all() { ft_alive "$clock" && ft_alive "$svc" && ft_alive "$gateway"; }
+alive_all() { ft_alive "$clock" && ft_alive "$svc" && ft_alive "$gateway" && ft_alive "$ingest"; }
 down=()
 watch_alive() { # <phase>: notes (once) a process that went away
 	if [ -n "$clock" ] && ! ft_alive "$clock"; then
@@ -98,6 +111,9 @@ watch_alive() { # <phase>: notes (once) a process that went away
 	fi
 	if [ -n "$gateway" ] && ! ft_alive "$gateway"; then
 		down+=("gateway gone ($1)"); gateway=
+	fi
+	if [ -n "$ingest" ] && ! ft_alive "$ingest"; then
+		down+=("ingest gone ($1)"); ingest=
 	fi
 }
 # wait_for <seconds> <sql returning t when done>
@@ -136,6 +152,11 @@ for ((s = 0; s < outage; s++)); do
 		ft_req "$clock_rep" ping | grep -q pong && pings=$((pings + 1))
 		ft_req "$svc_rep" ping | grep -q pong && pings=$((pings + 1))
 		[ "$(gw_code GET /healthz)" = 200 ] && pings=$((pings + 1))
+		ft_req "$ing_rep" ping | grep -q pong && pings=$((pings + 1))
+		out=$(ft_req "$ing_rep" 'sources')
+		[[ $out == *'"success":false'*'database unavailable'*PostgreSQL* ]] &&
+			ok "ingest: a command without PostgreSQL is refused naming it: ${out:0:140}" ||
+			bad "ingest: sources without PostgreSQL: ${out:0:200}"
 		c=$(gw_code POST /api/v1/scheduler/trigger/o-once)
 		case $c in
 		5*) grep -q 'could not be recorded' "$FT_TMP/body" &&
@@ -150,8 +171,8 @@ for ((s = 0; s < outage; s++)); do
 	fi
 done
 [ ${#down[@]} -eq 0 ] && ok "every process stayed up during the outage" || bad "${down[*]}"
-[ $pings -eq 3 ] && ok "clock, testsvc and gateway answer without PostgreSQL" ||
-	bad "$pings of 3 processes answered during the outage"
+[ $pings -eq 4 ] && ok "clock, testsvc, gateway and ingest answer without PostgreSQL" ||
+	bad "$pings of 4 processes answered during the outage"
 t_back=$EPOCHSECONDS
 ft_pg_start || die "PostgreSQL did not start again"
 t_up=$(ft_sql "SELECT extract(epoch FROM now())::bigint")
@@ -164,6 +185,16 @@ wait_for 30 "SELECT EXISTS (SELECT 1 FROM outage_gw.audit WHERE action = 'trigge
 	bad "gateway: no audit row for the trigger tried during the outage"
 [ "$(gw_code GET '/api/v1/audit?action=trigger')" = 200 ] && grep -q '"outcome":"failed"' "$FT_TMP/body" &&
 	ok "gateway: GET /api/v1/audit answers again" || bad "gateway: audit after the outage: $(head -c 200 "$FT_TMP/body")"
+
+# Ingest reconnects by itself: its commands and a fire work again.
+for ((i = 0; i < 60; i++)); do
+	ft_req "$ing_rep" 'org-put {"name":"after"}' >/dev/null && break
+	sleep 0.5
+done
+[ $i -lt 60 ] && ok "ingest: commands answer again after the outage" || bad "ingest: org-put still refused"
+ft_req "$ing_rep" 'trigger energy-sync' >/dev/null || bad "ingest: trigger energy-sync refused"
+wait_for 60 "SELECT EXISTS (SELECT 1 FROM outage_ing.job_runs WHERE job = 'energy-sync' AND status = 'succeeded')" "ingest" &&
+	ok "ingest: energy-sync runs after the outage" || bad "ingest: no energy-sync run succeeded after the outage"
 
 # Reconnected: fires after the outage are published and run.
 wait_for 60 "SELECT EXISTS (SELECT 1 FROM $R WHERE job = 'o-all' AND status = 'succeeded'
@@ -182,11 +213,11 @@ wait_for 45 "SELECT NOT EXISTS (
 # failure; nothing left running.
 settled_sql="SELECT NOT EXISTS (
   SELECT 1 FROM $L f WHERE f.outcome = 'published' AND f.scheduled_for < to_timestamp($t_up + 5)
-    AND NOT EXISTS (SELECT 1 FROM $R r WHERE r.job = f.job AND r.fire_id = f.fire_id
+    AND f.job LIKE 'o-%' AND NOT EXISTS (SELECT 1 FROM $R r WHERE r.job = f.job AND r.fire_id = f.fire_id
       AND (r.status IN ('succeeded', 'skipped') OR (r.status IN ('failed', 'timed_out') AND r.final))))
   AND NOT EXISTS (SELECT 1 FROM $R WHERE status = 'running' AND scheduled_for < to_timestamp($t_up))"
 wait_for 45 "$settled_sql" "settling" && ok "every fire up to the outage's end is settled" ||
-	bad "unsettled fires: $(ft_sql "SELECT string_agg(f.fire_id || '=' || coalesce((SELECT string_agg(r.attempt || ':' || r.status, ',') FROM $R r WHERE r.fire_id = f.fire_id), 'no run'), ' ') FROM $L f WHERE f.outcome = 'published' AND f.scheduled_for < to_timestamp($t_up + 5) AND NOT EXISTS (SELECT 1 FROM $R r WHERE r.job = f.job AND r.fire_id = f.fire_id AND (r.status IN ('succeeded', 'skipped') OR (r.status IN ('failed', 'timed_out') AND r.final)))")"
+	bad "unsettled fires: $(ft_sql "SELECT string_agg(f.fire_id || '=' || coalesce((SELECT string_agg(r.attempt || ':' || r.status, ',') FROM $R r WHERE r.fire_id = f.fire_id), 'no run'), ' ') FROM $L f WHERE f.outcome = 'published' AND f.scheduled_for < to_timestamp($t_up + 5) AND f.job LIKE 'o-%' AND NOT EXISTS (SELECT 1 FROM $R r WHERE r.job = f.job AND r.fire_id = f.fire_id AND (r.status IN ('succeeded', 'skipped') OR (r.status IN ('failed', 'timed_out') AND r.final)))")"
 
 # Runs in flight when PostgreSQL went away failed with a clear error, and
 # were retried.
