@@ -146,15 +146,40 @@ creds_mask_all(cJSON *data)
 	}
 }
 
-/* The id of path's {id}, checked (the matcher takes digits only). */
-static int
-id_valid(const gw_request *rq, gw_reply *out)
+/*
+ * The kind of rq's path and, with_id, its {id} checked (the matcher
+ * takes digits only); NULL when out has been answered (404, 400).
+ */
+static const ingest_kind *
+route_kind(const gw_request *rq, int with_id, gw_reply *out)
 {
-	if (rq->param[0] != '\0' && cf_digits(rq->param, strlen(rq->param))) {
-		return (1);
+	const ingest_kind *k = kind_of(rq->path);
+
+	if (k == NULL) {
+		gw_reply_error(out, 404, "no such route");
+		return (NULL);
 	}
-	gw_reply_error(out, 400, "invalid id: expected 1 to 18 digits");
-	return (0);
+	if (with_id
+	    && (rq->param[0] == '\0'
+	        || !cf_digits(rq->param, strlen(rq->param)))) {
+		gw_reply_error(
+		    out, 400, "invalid id: expected 1 to 18 digits");
+		return (NULL);
+	}
+	return (k);
+}
+
+/* An "id" member (a number, or a string) as text in buf ("" if neither). */
+static const char *
+id_text(const cJSON *v, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (cJSON_IsNumber(v)) {
+		snprintf(buf, len, "%.0f", v->valuedouble);
+	} else if (cJSON_IsString(v)) {
+		snprintf(buf, len, "%.20s", v->valuestring);
+	}
+	return (buf);
 }
 
 /* "<one>:<id>" as the audit's job, and what was done as its detail. */
@@ -169,11 +194,7 @@ audit_item(gw_reply *out, const ingest_kind *k, const cJSON *row,
 	    cJSON_GetObjectItemCaseSensitive(row, "org"));
 	char ids[32], safe[80], osafe[80];
 
-	if (cJSON_IsNumber(v)) {
-		snprintf(ids, sizeof(ids), "%.0f", v->valuedouble);
-	} else if (cJSON_IsString(v)) {
-		snprintf(ids, sizeof(ids), "%.20s", v->valuestring);
-	} else {
+	if (id_text(v, ids, sizeof(ids))[0] == '\0') {
 		snprintf(ids, sizeof(ids), "%s", id != NULL ? id : "?");
 	}
 	snprintf(out->job, sizeof(out->job), "%s:%s", k->one, ids);
@@ -196,16 +217,26 @@ ingest_call(gw_app *app, const char *cmd, const char *job, const char *arg,
 	    gw_now_ms() + app->cfg->timeout_ms, res));
 }
 
+/* Sends "<one>-<verb> [id] [arg]" for kind k, as ingest_call. */
+static int
+item_call(gw_app *app, const ingest_kind *k, const char *verb, const char *id,
+    const char *arg, gw_result *res)
+{
+	char cmd[32];
+
+	snprintf(cmd, sizeof(cmd), "%s-%s", k->one, verb);
+	return (ingest_call(app, cmd, id, arg, res));
+}
+
 void
 gw_route_ingest_list(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	const ingest_kind *k   = kind_of(rq->path);
+	const ingest_kind *k   = route_kind(rq, 0, out);
 	const char        *org = rq->query(rq->conn, "org");
 	char               arg[CF_PROTO_MAX_ARG];
 	gw_result          res;
 
 	if (k == NULL) {
-		gw_reply_error(out, 404, "no such route");
 		return;
 	}
 	if (org != NULL && !k->by_org) {
@@ -234,19 +265,13 @@ gw_route_ingest_list(gw_app *app, const gw_request *rq, gw_reply *out)
 void
 gw_route_ingest_get(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	const ingest_kind *k = kind_of(rq->path);
-	char               cmd[32];
+	const ingest_kind *k = route_kind(rq, 1, out);
 	gw_result          res;
 
 	if (k == NULL) {
-		gw_reply_error(out, 404, "no such route");
 		return;
 	}
-	if (!id_valid(rq, out)) {
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "%s-get", k->one);
-	if (ingest_call(app, cmd, rq->param, NULL, &res)) {
+	if (item_call(app, k, "get", rq->param, NULL, &res)) {
 		gw_reply_result(out, &res);
 		return;
 	}
@@ -262,7 +287,6 @@ static void
 ingest_put(gw_app *app, const ingest_kind *k, const cJSON *item,
     const char *id, int existed, gw_reply *out)
 {
-	char      cmd[32];
 	char     *text;
 	size_t    len;
 	gw_result res;
@@ -282,8 +306,7 @@ ingest_put(gw_app *app, const ingest_kind *k, const cJSON *item,
 		    k->one, CF_PROTO_MAX_ARG, len, CF_PROTO_MAX_ARG);
 		return;
 	}
-	snprintf(cmd, sizeof(cmd), "%s-put", k->one);
-	if (ingest_call(app, cmd, NULL, text, &res)) {
+	if (item_call(app, k, "put", NULL, text, &res)) {
 		free(text);
 		gw_reply_result(out, &res);
 		if (id != NULL) {
@@ -325,14 +348,10 @@ body_required(const gw_request *rq, const ingest_kind *k, gw_reply *out)
 void
 gw_route_ingest_create(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	const ingest_kind *k = kind_of(rq->path);
+	const ingest_kind *k = route_kind(rq, 0, out);
 	const cJSON       *body;
 
-	if (k == NULL) {
-		gw_reply_error(out, 404, "no such route");
-		return;
-	}
-	if ((body = body_required(rq, k, out)) == NULL) {
+	if (k == NULL || (body = body_required(rq, k, out)) == NULL) {
 		return;
 	}
 	ingest_put(
@@ -348,27 +367,18 @@ gw_route_ingest_create(gw_app *app, const gw_request *rq, gw_reply *out)
 void
 gw_route_ingest_update(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	const ingest_kind *k = kind_of(rq->path);
+	const ingest_kind *k = route_kind(rq, 1, out);
 	const cJSON       *body, *v;
 	cJSON             *item, *c, *e;
+	char               ids[32];
 
-	if (k == NULL) {
-		gw_reply_error(out, 404, "no such route");
-		return;
-	}
-	if (!id_valid(rq, out) || (body = body_required(rq, k, out)) == NULL) {
+	if (k == NULL || (body = body_required(rq, k, out)) == NULL) {
 		return;
 	}
 	snprintf(out->job, sizeof(out->job), "%s:%s", k->one, rq->param);
 	v = cJSON_GetObjectItemCaseSensitive(body, "id");
 	if (v != NULL) {
-		char ids[32] = "";
-		if (cJSON_IsNumber(v)) {
-			snprintf(ids, sizeof(ids), "%.0f", v->valuedouble);
-		} else if (cJSON_IsString(v)) {
-			snprintf(ids, sizeof(ids), "%.20s", v->valuestring);
-		}
-		if (strcmp(ids, rq->param) != 0) {
+		if (strcmp(id_text(v, ids, sizeof(ids)), rq->param) != 0) {
 			gw_reply_error(out, 400,
 			    "invalid id: the path names %s %s, the body "
 			    "another; leave \"id\" out of the body",
@@ -397,20 +407,14 @@ gw_route_ingest_update(gw_app *app, const gw_request *rq, gw_reply *out)
 void
 gw_route_ingest_delete(gw_app *app, const gw_request *rq, gw_reply *out)
 {
-	const ingest_kind *k = kind_of(rq->path);
-	char               cmd[32];
+	const ingest_kind *k = route_kind(rq, 1, out);
 	gw_result          res;
 
 	if (k == NULL) {
-		gw_reply_error(out, 404, "no such route");
-		return;
-	}
-	if (!id_valid(rq, out)) {
 		return;
 	}
 	snprintf(out->job, sizeof(out->job), "%s:%s", k->one, rq->param);
-	snprintf(cmd, sizeof(cmd), "%s-delete", k->one);
-	if (ingest_call(app, cmd, rq->param, NULL, &res)) {
+	if (item_call(app, k, "delete", rq->param, NULL, &res)) {
 		gw_reply_result(out, &res);
 		snprintf(
 		    out->job, sizeof(out->job), "%s:%s", k->one, rq->param);

@@ -207,6 +207,40 @@ int ingest_views_command(
 	"vendor, store, agent), reseal, data <summary|measurements|plants|"   \
 	"orders|carbon> [key=value ...]"
 
+/* ---- what the jobs share: jobs_util.c ------------------------------------
+ */
+
+/* Fills elem (zeroed) from row i of res: CF_OK, or an error (CF_ENOMEM). */
+typedef int (*ingest_row_fn)(const PGresult *res, int i, void *elem);
+
+/*
+ * Runs sql (no parameters) on pg and hands every row to take, with an
+ * array of elements of size bytes, zeroed, one more than the rows. On
+ * CF_OK, or when a take failed (its code returned, err saying so), *out
+ * (free()'s) and *n are the array and its rows, for the caller's own
+ * free of what the takes copied; on a failed query *out is NULL and *n 0.
+ */
+int ingest_rows_load(cf_pg *pg, const char *sql, size_t size,
+    ingest_row_fn take, void **out, size_t *n, char *err, size_t errlen);
+
+/* A copy of a column's text (free); NULL for SQL NULL, or no memory. */
+char *ingest_pg_dup(const PGresult *res, int row, int col);
+
+/* Columns col..col+ncols-1 of row into *dst[0..] (ingest_pg_dup): CF_OK,
+ * or CF_ENOMEM when a copy failed (the others are made all the same). */
+int ingest_pg_dups(
+    const PGresult *res, int row, int col, char **const *dst, int ncols);
+
+/*
+ * Runs an upsert (cf_pg_exec_prepared) that ends in RETURNING (xmax = 0),
+ * and counts its rows: a true one was inserted (adds to *created), a
+ * false one updated (adds to *updated). A row that its WHERE ... IS
+ * DISTINCT FROM left alone returns nothing and counts in neither.
+ */
+int ingest_upsert_counted(cf_pg *pg, const char *sql, int nparams,
+    const char *const *params, int64_t *created, int64_t *updated, char *err,
+    size_t errlen);
+
 /* ---- jobs: jobs/<name>.c --------------------------------------------------
  */
 

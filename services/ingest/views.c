@@ -206,6 +206,53 @@ view_cursor(const char *v, char parts[3][160], int n, char *err, size_t errlen)
 	return (CF_OK);
 }
 
+/* A list view's arguments, checked (view_list_parse). */
+typedef struct view_list_args {
+	view_args   a;
+	const char *id;            /* the view's id filter, or NULL */
+	const char *since, *until; /* unix ms text, or NULL */
+	const char *before;      /* the previous page's next_before, or NULL */
+	char        cur[3][160]; /* before split (the cursor views) */
+	int         limit;
+	char        lim[16], b1[32], b2[32];
+} view_list_args;
+
+/*
+ * Splits cmd's arguments (keys in allowed), then checks id_key (an id
+ * filter such as "source"; NULL: none), since, until, limit and before:
+ * an id when ncur is 0 (the views paged by id), else a cursor of ncur
+ * parts.
+ */
+static int
+view_list_parse(const cf_command *cmd, const char *allowed, const char *id_key,
+    int ncur, view_list_args *l, char *err, size_t errlen)
+{
+	int rv;
+
+	memset(l, 0, sizeof(*l));
+	if ((rv = view_args_parse(cmd, allowed, &l->a, err, errlen)) != CF_OK
+	    || (id_key != NULL
+	        && (rv = view_id(&l->a, id_key, &l->id, err, errlen)) != CF_OK)
+	    || (rv = view_time(&l->a, "since", l->b1, sizeof(l->b1), &l->since,
+	            err, errlen))
+	        != CF_OK
+	    || (rv = view_time(&l->a, "until", l->b2, sizeof(l->b2), &l->until,
+	            err, errlen))
+	        != CF_OK
+	    || (rv = view_limit(
+	            &l->a, l->lim, sizeof(l->lim), &l->limit, err, errlen))
+	        != CF_OK) {
+		return (rv);
+	}
+	if (ncur == 0) {
+		return (view_id(&l->a, "before", &l->before, err, errlen));
+	}
+	l->before = view_arg(&l->a, "before");
+	return (l->before != NULL
+	        ? view_cursor(l->before, l->cur, ncur, err, errlen)
+	        : CF_OK);
+}
+
 /* One of the commands' connections (manage.c), for one statement. */
 static int
 view_pg(const ingest *in, cf_pg **pg, int *slot, char *err, size_t errlen)
@@ -221,11 +268,12 @@ view_pg(const ingest *in, cf_pg **pg, int *slot, char *err, size_t errlen)
 
 /*
  * Runs a list query whose rows are (json text, cursor text) and whose
- * LIMIT is one more than limit; answers the page.
+ * LIMIT is one more than limit; answers the page. drop_us: the rows'
+ * "us" (the cursor's microseconds) is not a field of the answer.
  */
 static int
 view_list(const ingest *in, const char *sql, int np, const char *const *p,
-    int limit, cJSON **data, char *err, size_t errlen)
+    int limit, int drop_us, cJSON **data, char *err, size_t errlen)
 {
 	cf_pg    *pg  = NULL;
 	PGresult *res = NULL;
@@ -248,6 +296,10 @@ view_list(const ingest *in, const char *sql, int np, const char *const *p,
 	for (int r = 0; r < rows && r < limit && items != NULL; r++) {
 		cJSON *row = cJSON_Parse(PQgetvalue(res, r, 0));
 		if (row != NULL) {
+			if (drop_us) {
+				cJSON_DeleteItemFromObjectCaseSensitive(
+				    row, "us");
+			}
 			cJSON_AddItemToArray(items, row);
 		}
 	}
@@ -368,62 +420,37 @@ view_summary(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
 	return (CF_OK);
 }
 
-/* Drops the cursor's microseconds ("us"): not a field of the answer. */
-static void
-view_drop_us(cJSON *data)
-{
-	cJSON *it;
-
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(data, "items"))
-	{
-		cJSON_DeleteItemFromObjectCaseSensitive(it, "us");
-	}
-}
-
 static int
 view_measurements(const ingest *in, const cf_command *cmd, cJSON **data,
     char *err, size_t errlen)
 {
-	const char *s = in->schema, *src, *metric, *since, *until, *before;
-	const char *p[8];
-	char        sql[2048], lim[16], b1[32], b2[32], cur[3][160];
-	view_args   a;
-	int         limit, rv;
+	const char    *s = in->schema, *metric;
+	const char    *p[8];
+	char           sql[2048];
+	view_list_args l;
+	int            rv;
 
-	if ((rv = view_args_parse(cmd,
-	         "source metric since until limit before", &a, err, errlen))
-	        != CF_OK
-	    || (rv = view_id(&a, "source", &src, err, errlen)) != CF_OK
-	    || (rv = view_time(
-	            &a, "since", b1, sizeof(b1), &since, err, errlen))
-	        != CF_OK
-	    || (rv = view_time(
-	            &a, "until", b2, sizeof(b2), &until, err, errlen))
-	        != CF_OK
-	    || (rv = view_limit(&a, lim, sizeof(lim), &limit, err, errlen))
-	        != CF_OK) {
+	if ((rv = view_list_parse(cmd,
+	         "source metric since until limit before", "source", 3, &l,
+	         err, errlen))
+	    != CF_OK) {
 		return (rv);
 	}
-	metric = view_arg(&a, "metric");
+	metric = view_arg(&l.a, "metric");
 	if (metric != NULL && (metric[0] == '\0' || strlen(metric) > 64)) {
 		cf_errf(err, errlen,
 		    "invalid metric: expected a metric name such as "
 		    "production_wh");
 		return (CF_EINVAL);
 	}
-	before = view_arg(&a, "before");
-	if (before != NULL
-	    && (rv = view_cursor(before, cur, 3, err, errlen)) != CF_OK) {
-		return (rv);
-	}
-	p[0] = src;
+	p[0] = l.id;
 	p[1] = metric;
-	p[2] = since;
-	p[3] = until;
-	p[4] = before != NULL ? cur[0] : NULL;
-	p[5] = before != NULL ? cur[1] : NULL;
-	p[6] = before != NULL ? cur[2] : NULL;
-	p[7] = lim;
+	p[2] = l.since;
+	p[3] = l.until;
+	p[4] = l.before != NULL ? l.cur[0] : NULL;
+	p[5] = l.before != NULL ? l.cur[1] : NULL;
+	p[6] = l.before != NULL ? l.cur[2] : NULL;
+	p[7] = l.lim;
 	/* clang-format off */
 	snprintf(sql, sizeof(sql),
 	    "SELECT row_to_json(x)::text,"
@@ -442,37 +469,29 @@ view_measurements(const ingest *in, const cf_command *cmd, cJSON **data,
 	    " LIMIT $8::int) x",
 	    s, s);
 	/* clang-format on */
-	if ((rv = view_list(in, sql, 8, p, limit, data, err, errlen))
-	    == CF_OK) {
-		view_drop_us(*data);
-	}
-	return (rv);
+	return (view_list(in, sql, 8, p, l.limit, 1, data, err, errlen));
 }
 
 static int
 view_plants(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
     size_t errlen)
 {
-	const char *s = in->schema, *vendor, *before, *org;
-	const char *p[4];
-	char        sql[2048], lim[16];
-	view_args   a;
-	int         limit, rv;
+	const char    *s = in->schema, *org;
+	const char    *p[4];
+	char           sql[2048];
+	view_list_args l;
+	int            rv;
 
-	if ((rv = view_args_parse(
-	         cmd, "vendor org limit before", &a, err, errlen))
-	        != CF_OK
-	    || (rv = view_id(&a, "vendor", &vendor, err, errlen)) != CF_OK
-	    || (rv = view_id(&a, "before", &before, err, errlen)) != CF_OK
-	    || (rv = view_limit(&a, lim, sizeof(lim), &limit, err, errlen))
-	        != CF_OK) {
+	if ((rv = view_list_parse(
+	         cmd, "vendor org limit before", "vendor", 0, &l, err, errlen))
+	    != CF_OK) {
 		return (rv);
 	}
-	org  = view_arg(&a, "org");
-	p[0] = vendor;
+	org  = view_arg(&l.a, "org");
+	p[0] = l.id;
 	p[1] = org != NULL && org[0] != '\0' ? org : NULL;
-	p[2] = before;
-	p[3] = lim;
+	p[2] = l.before;
+	p[3] = l.lim;
 	/* clang-format off */
 	snprintf(sql, sizeof(sql),
 	    "SELECT row_to_json(x)::text, x.id::text FROM ("
@@ -492,7 +511,7 @@ view_plants(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
 	    " ORDER BY p.id DESC LIMIT $4::int) x",
 	    s, s, s);
 	/* clang-format on */
-	return (view_list(in, sql, 4, p, limit, data, err, errlen));
+	return (view_list(in, sql, 4, p, l.limit, 0, data, err, errlen));
 }
 
 /* Our shipping statuses (101_ingest.sql); "open" and "none" besides. */
@@ -533,22 +552,18 @@ static int
 view_orders(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
     size_t errlen)
 {
-	const char *s = in->schema, *store, *before, *status;
-	const char *p[4];
-	char        sql[2560], lim[16], up[32];
-	view_args   a;
-	int         limit, rv;
+	const char    *s = in->schema, *status;
+	const char    *p[4];
+	char           sql[2560], up[32];
+	view_list_args l;
+	int            rv;
 
-	if ((rv = view_args_parse(
-	         cmd, "store status limit before", &a, err, errlen))
-	        != CF_OK
-	    || (rv = view_id(&a, "store", &store, err, errlen)) != CF_OK
-	    || (rv = view_id(&a, "before", &before, err, errlen)) != CF_OK
-	    || (rv = view_limit(&a, lim, sizeof(lim), &limit, err, errlen))
-	        != CF_OK) {
+	if ((rv = view_list_parse(cmd, "store status limit before", "store", 0,
+	         &l, err, errlen))
+	    != CF_OK) {
 		return (rv);
 	}
-	status = view_arg(&a, "status");
+	status = view_arg(&l.a, "status");
 	if (status != NULL && status[0] != '\0') {
 		if ((rv = view_status(status, up, sizeof(up), err, errlen))
 		    != CF_OK) {
@@ -558,10 +573,10 @@ view_orders(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
 	} else {
 		status = NULL;
 	}
-	p[0] = store;
+	p[0] = l.id;
 	p[1] = status;
-	p[2] = before;
-	p[3] = lim;
+	p[2] = l.before;
+	p[3] = l.lim;
 	/* clang-format off */
 	snprintf(sql, sizeof(sql),
 	    "SELECT row_to_json(x)::text, x.id::text FROM ("
@@ -587,47 +602,34 @@ view_orders(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
 	    " ORDER BY r.id DESC LIMIT $4::int) x",
 	    s, s, s);
 	/* clang-format on */
-	return (view_list(in, sql, 4, p, limit, data, err, errlen));
+	return (view_list(in, sql, 4, p, l.limit, 0, data, err, errlen));
 }
 
 static int
 view_carbon(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
     size_t errlen)
 {
-	const char *s = in->schema, *region, *since, *until, *before;
-	const char *p[6];
-	char        sql[2048], lim[16], b1[32], b2[32], cur[3][160];
-	view_args   a;
-	int         limit, rv;
+	const char    *s = in->schema, *region;
+	const char    *p[6];
+	char           sql[2048];
+	view_list_args l;
+	int            rv;
 
-	if ((rv = view_args_parse(
-	         cmd, "region since until limit before", &a, err, errlen))
-	        != CF_OK
-	    || (rv = view_time(
-	            &a, "since", b1, sizeof(b1), &since, err, errlen))
-	        != CF_OK
-	    || (rv = view_time(
-	            &a, "until", b2, sizeof(b2), &until, err, errlen))
-	        != CF_OK
-	    || (rv = view_limit(&a, lim, sizeof(lim), &limit, err, errlen))
-	        != CF_OK) {
+	if ((rv = view_list_parse(cmd, "region since until limit before", NULL,
+	         2, &l, err, errlen))
+	    != CF_OK) {
 		return (rv);
 	}
-	region = view_arg(&a, "region");
+	region = view_arg(&l.a, "region");
 	if (region != NULL && region[0] == '\0') {
 		region = NULL;
 	}
-	before = view_arg(&a, "before");
-	if (before != NULL
-	    && (rv = view_cursor(before, cur, 2, err, errlen)) != CF_OK) {
-		return (rv);
-	}
 	p[0] = region;
-	p[1] = since;
-	p[2] = until;
-	p[3] = before != NULL ? cur[0] : NULL;
-	p[4] = before != NULL ? cur[1] : NULL;
-	p[5] = lim;
+	p[1] = l.since;
+	p[2] = l.until;
+	p[3] = l.before != NULL ? l.cur[0] : NULL;
+	p[4] = l.before != NULL ? l.cur[1] : NULL;
+	p[5] = l.lim;
 	/* clang-format off */
 	snprintf(sql, sizeof(sql),
 	    "SELECT row_to_json(x)::text, x.us || ':' || x.region FROM ("
@@ -645,11 +647,7 @@ view_carbon(const ingest *in, const cf_command *cmd, cJSON **data, char *err,
 	    " ORDER BY c.point_time DESC, c.region DESC LIMIT $6::int) x",
 	    s);
 	/* clang-format on */
-	if ((rv = view_list(in, sql, 6, p, limit, data, err, errlen))
-	    == CF_OK) {
-		view_drop_us(*data);
-	}
-	return (rv);
+	return (view_list(in, sql, 6, p, l.limit, 1, data, err, errlen));
 }
 
 static const struct {

@@ -25,21 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 SIM_NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 . "$here/ingest_lib.sh"
 
-ingest_setup 9500 adm
-
-# ingest_setup spreads its slots over a thousand ports; this test keeps
-# to its band (9500-9749): the addresses derived from the base again.
-for k in $(seq 0 24); do
-	base=$((9500 + ((($$ + k) % 25) * 10)))
-	ports_free $base $((base + 9)) && break
-done
-export CRONFLEET_CLOCK_REP=tcp://127.0.0.1:$base
-export CRONFLEET_CLOCK_PUB=tcp://127.0.0.1:$((base + 1))
-IR=tcp://127.0.0.1:$((base + 2)) IP=tcp://127.0.0.1:$((base + 3))
-export CRONFLEET_INGEST_REP=$IR CRONFLEET_INGEST_PUB=$IP
-SIM_ADDR=127.0.0.1:$((base + 5)) SIM=http://127.0.0.1:$((base + 5))
-export WATTTIME_BASE_URL=$SIM/watttime ELECTRICITYMAPS_BASE_URL=$SIM/electricitymaps
-export MAYSTRO_BASE_URL=$SIM/maystro
+ingest_setup 9500 adm 25 # 9500-9749: 25 slots of ten ports
 export CRONFLEET_INGEST_HTTP_ATTEMPTS=2
 
 G=http://127.0.0.1:$((base + 6))

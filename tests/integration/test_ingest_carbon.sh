@@ -21,21 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 SIM_NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 . "$here/ingest_lib.sh"
 
-ingest_setup 7600 carbon
-
-# ingest_setup spreads its slots over a thousand ports; this test keeps
-# to its band (7600-7699): the addresses derived from the base again.
-for k in $(seq 0 9); do
-	base=$((7600 + ((($$ + k) % 10) * 10)))
-	ports_free $base $((base + 9)) && break
-done
-export CRONFLEET_CLOCK_REP=tcp://127.0.0.1:$base
-export CRONFLEET_CLOCK_PUB=tcp://127.0.0.1:$((base + 1))
-IR=tcp://127.0.0.1:$((base + 2)) IP=tcp://127.0.0.1:$((base + 3))
-export CRONFLEET_INGEST_REP=$IR CRONFLEET_INGEST_PUB=$IP
-SIM_ADDR=127.0.0.1:$((base + 5)) SIM=http://127.0.0.1:$((base + 5))
-export WATTTIME_BASE_URL=$SIM/watttime ELECTRICITYMAPS_BASE_URL=$SIM/electricitymaps
-export MAYSTRO_BASE_URL=$SIM/maystro
+ingest_setup 7600 carbon 10 # 7600-7699: 10 slots of ten ports
 export CRONFLEET_INGEST_HTTP_ATTEMPTS=3
 
 start_sim

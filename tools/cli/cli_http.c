@@ -354,6 +354,18 @@ cli_request(const cli_gateway *gw, const char *method, const char *path,
 	return (CLI_OK);
 }
 
+void
+cli_answer_print(const cli_answer *a)
+{
+	if (a->body.p == NULL) {
+		return;
+	}
+	fwrite(a->body.p, 1, a->body.len, stdout);
+	if (a->body.len == 0 || a->body.p[a->body.len - 1] != '\n') {
+		putchar('\n');
+	}
+}
+
 const char *
 cli_cell(const cJSON *o, const char *name, char *buf, size_t len)
 {

@@ -74,6 +74,10 @@ typedef struct cli_answer {
 
 void cli_answer_fini(cli_answer *a);
 
+/* The answer's body on stdout as it came (--json), ending with a
+ * newline; nothing when there was none. */
+void cli_answer_print(const cli_answer *a);
+
 /*
  * Sends method path (with its query) and a JSON body (or NULL) to the
  * gateway and waits for the answer (CLI_REQUEST_TIMEOUT). Returns

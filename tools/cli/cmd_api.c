@@ -211,19 +211,6 @@ api_since(const api_args *a, const char *cmd, char *since, size_t len)
 	return (CLI_OK);
 }
 
-/* The server's answer on stdout, as it came, ending with a newline. */
-static void
-api_print_json(const cli_answer *ans)
-{
-	if (ans->body.p == NULL) {
-		return;
-	}
-	fwrite(ans->body.p, 1, ans->body.len, stdout);
-	if (ans->body.len == 0 || ans->body.p[ans->body.len - 1] != '\n') {
-		putchar('\n');
-	}
-}
-
 /* A path with a job's name escaped in: prefix + job + suffix. */
 static int
 api_job_path(
@@ -331,7 +318,7 @@ run_jobs(const cli_gateway *gw, const api_args *a)
 		return (rv);
 	}
 	if (a->json) {
-		api_print_json(&ans);
+		cli_answer_print(&ans);
 	} else {
 		t = job_table();
 		cJSON_ArrayForEach(job, ans.data) { job_row(t, job); }
@@ -352,7 +339,7 @@ job_action(const cli_gateway *gw, const api_args *a, const char *method,
 
 	if (rv == CLI_OK) {
 		if (a->json) {
-			api_print_json(&ans);
+			cli_answer_print(&ans);
 		} else {
 			printf("%s %s\n", done, a->pos[0]);
 			t = job_table();
@@ -463,7 +450,7 @@ run_status(const cli_gateway *gw, const api_args *a)
 		return (rv);
 	}
 	if (a->json) {
-		api_print_json(&ans);
+		cli_answer_print(&ans);
 		cli_answer_fini(&ans);
 		return (CLI_OK);
 	}
@@ -582,7 +569,7 @@ run_next(const cli_gateway *gw, const api_args *a)
 	rv = cli_request(gw, "GET", api_path(&path), NULL, &ans);
 	cli_buf_fini(&path);
 	if (rv == CLI_OK && a->json) {
-		api_print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK) {
 		t = cli_table_new(3, hdr);
 		/* One job's object, or an array of every job. */
@@ -775,7 +762,7 @@ run_trigger(const cli_gateway *gw, const api_args *a)
 	}
 	cli_buf_fini(&path);
 	if (rv == CLI_OK && a->json && !wait) {
-		api_print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK && !a->json) {
 		const char *svc = api_str(ans.data, "service");
 		const char *at  = api_str(ans.data, "scheduled_for");
@@ -806,7 +793,7 @@ run_whoami(const cli_gateway *gw, const api_args *a)
 	int        rv = cli_request(gw, "GET", "/api/v1/whoami", NULL, &ans);
 
 	if (rv == CLI_OK && a->json) {
-		api_print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK) {
 		printf("%s (%s)\n",
 		    api_str(ans.data, "name") ? api_str(ans.data, "name")
@@ -864,7 +851,7 @@ run_history(const cli_gateway *gw, const api_args *a)
 	rv = cli_request(gw, "GET", api_path(&path), NULL, &ans);
 	cli_buf_fini(&path);
 	if (rv == CLI_OK && a->json) {
-		api_print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK) {
 		t = cli_table_new(sizeof(hdr) / sizeof(hdr[0]), hdr);
 		cli_table_limit(t, 7, 60);
@@ -921,7 +908,7 @@ run_audit(const cli_gateway *gw, const api_args *a)
 	rv = cli_request(gw, "GET", api_path(&path), NULL, &ans);
 	cli_buf_fini(&path);
 	if (rv == CLI_OK && a->json) {
-		api_print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK) {
 		t = cli_table_new(sizeof(hdr) / sizeof(hdr[0]), hdr);
 		cli_table_limit(t, 8, 60);

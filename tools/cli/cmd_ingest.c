@@ -35,20 +35,57 @@
 #define ING_MAX_OPTS 8
 #define APPLY_MAX_FILE (4 * 1024 * 1024)
 
+/* A table's columns: the JSON members shown and their headers. */
+typedef struct ing_cols {
+	size_t      n;
+	const char *cols[11];
+	const char *hdrs[11];
+	int         cut_last; /* the last column (an error) cut at 60 */
+} ing_cols;
+
+static const ing_cols org_cols
+    = { 4, { "id", "name", "created_at", "updated_at" },
+	      { "ID", "NAME", "CREATED", "UPDATED" }, 0 };
+static const ing_cols source_cols = { 11,
+	{ "id", "org", "name", "vendor", "site_id", "grid_region", "active",
+	    "credentials", "cursor_at", "last_sync_at", "last_error" },
+	{ "ID", "ORG", "NAME", "VENDOR", "SITE", "REGION", "ACTIVE",
+	    "CREDENTIALS", "CURSOR", "LAST SYNC", "LAST ERROR" },
+	1 };
+static const ing_cols vendor_cols = { 9,
+	{ "id", "org", "name", "kind", "base_url", "active", "credentials",
+	    "last_sync_at", "last_error" },
+	{ "ID", "ORG", "NAME", "KIND", "BASE URL", "ACTIVE", "CREDENTIALS",
+	    "LAST SYNC", "LAST ERROR" },
+	1 };
+static const ing_cols store_cols  = { 9,
+	 { "id", "org", "name", "base_url", "active", "credentials",
+	     "last_order_id", "last_sync_at", "last_error" },
+	 { "ID", "ORG", "NAME", "BASE URL", "ACTIVE", "CREDENTIALS",
+	     "LAST ORDER", "LAST SYNC", "LAST ERROR" },
+	 1 };
+static const ing_cols agent_cols  = { 8,
+	 { "id", "org", "name", "email", "available", "active",
+	     "assigned_total", "last_assigned_at" },
+	 { "ID", "ORG", "NAME", "EMAIL", "AVAILABLE", "ACTIVE", "ASSIGNED",
+	     "LAST ASSIGNED" },
+	 0 };
+
 /* A kind of item, as the CLI, the REST path and apply's file name it. */
 typedef struct ing_kind {
-	const char *cmd;  /* "sources" */
-	const char *path; /* "/api/v1/ingest/sources" */
-	const char *one;  /* "source" */
-	int         has_org;
+	const char     *cmd;  /* "sources" */
+	const char     *path; /* "/api/v1/ingest/sources" */
+	const char     *one;  /* "source" */
+	int             has_org;
+	const ing_cols *cols; /* its table */
 } ing_kind;
 
 static const ing_kind kinds[] = {
-	{ "orgs", "/api/v1/ingest/organizations", "org", 0 },
-	{ "sources", "/api/v1/ingest/sources", "source", 1 },
-	{ "vendors", "/api/v1/ingest/vendors", "vendor", 1 },
-	{ "stores", "/api/v1/ingest/stores", "store", 1 },
-	{ "agents", "/api/v1/ingest/agents", "agent", 1 },
+	{ "orgs", "/api/v1/ingest/organizations", "org", 0, &org_cols },
+	{ "sources", "/api/v1/ingest/sources", "source", 1, &source_cols },
+	{ "vendors", "/api/v1/ingest/vendors", "vendor", 1, &vendor_cols },
+	{ "stores", "/api/v1/ingest/stores", "store", 1, &store_cols },
+	{ "agents", "/api/v1/ingest/agents", "agent", 1, &agent_cols },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -149,18 +186,6 @@ str(const cJSON *o, const char *name)
 	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, name)));
 }
 
-static void
-print_json(const cli_answer *ans)
-{
-	if (ans->body.p == NULL) {
-		return;
-	}
-	fwrite(ans->body.p, 1, ans->body.len, stdout);
-	if (ans->body.len == 0 || ans->body.p[ans->body.len - 1] != '\n') {
-		putchar('\n');
-	}
-}
-
 static int
 oom(void)
 {
@@ -173,6 +198,22 @@ static int
 is_id(const char *s)
 {
 	return (cf_digits(s, strlen(s)));
+}
+
+/* Appends word to the list in buf (*used bytes so far), after sep when
+ * the list is not empty. Returns 0, or -1 when it does not fit. */
+static int
+list_add(
+    char *buf, size_t len, size_t *used, const char *sep, const char *word)
+{
+	int n = snprintf(
+	    buf + *used, len - *used, "%s%s", *used ? sep : "", word);
+
+	if (n < 0 || (size_t) n >= len - *used) {
+		return (-1);
+	}
+	*used += (size_t) n;
+	return (0);
 }
 
 /* The credential keys of a row ("api_key,site_token"), "-" when none. */
@@ -195,104 +236,57 @@ creds_cell(const cJSON *row, char *buf, size_t len)
 	buf[0] = '\0';
 	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(c, "keys"))
 	{
-		int n;
-		if (!cJSON_IsString(k)) {
-			continue;
-		}
-		n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
-		    k->valuestring);
-		if (n < 0 || (size_t) n >= len - used) {
+		if (cJSON_IsString(k)
+		    && list_add(buf, len, &used, ",", k->valuestring) != 0) {
 			break;
 		}
-		used += (size_t) n;
 	}
 	return (used > 0 ? buf : "set");
 }
 
-/* ---- tables of items ---------------------------------------------------- */
+/* ---- tables ------------------------------------------------------------- */
+
+/* A cell of row r: credentials as creds_cell shows them, the rest as
+ * cli_cell (strings as they are, numbers and booleans as text). */
+static const char *
+ing_cell(const cJSON *r, const char *col, char *buf, size_t len)
+{
+	return (strcmp(col, "credentials") == 0 ? creds_cell(r, buf, len)
+	                                        : cli_cell(r, col, buf, len));
+}
 
 static cli_table *
-item_table(const ing_kind *k)
+table_new(const ing_cols *c)
 {
-	static const char *const org_h[]
-	    = { "ID", "NAME", "CREATED", "UPDATED" };
-	static const char *const source_h[]
-	    = { "ID", "ORG", "NAME", "VENDOR", "SITE", "REGION", "ACTIVE",
-		      "CREDENTIALS", "CURSOR", "LAST SYNC", "LAST ERROR" };
-	static const char *const vendor_h[]
-	    = { "ID", "ORG", "NAME", "KIND", "BASE URL", "ACTIVE",
-		      "CREDENTIALS", "LAST SYNC", "LAST ERROR" };
-	static const char *const store_h[]
-	    = { "ID", "ORG", "NAME", "BASE URL", "ACTIVE", "CREDENTIALS",
-		      "LAST ORDER", "LAST SYNC", "LAST ERROR" };
-	static const char *const agent_h[] = { "ID", "ORG", "NAME", "EMAIL",
-		"AVAILABLE", "ACTIVE", "ASSIGNED", "LAST ASSIGNED" };
-	cli_table               *t;
+	cli_table *t = cli_table_new(c->n, c->hdrs);
 
-	switch (k->one[0]) {
-	case 'o':
-		return (cli_table_new(4, org_h));
-	case 's':
-		if (strcmp(k->one, "source") == 0) {
-			t = cli_table_new(11, source_h);
-			cli_table_limit(t, 10, 60);
-			return (t);
-		}
-		t = cli_table_new(9, store_h);
-		cli_table_limit(t, 8, 60);
-		return (t);
-	case 'v':
-		t = cli_table_new(9, vendor_h);
-		cli_table_limit(t, 8, 60);
-		return (t);
-	default:
-		return (cli_table_new(8, agent_h));
+	if (c->cut_last) {
+		cli_table_limit(t, c->n - 1, 60);
 	}
+	return (t);
 }
 
 static void
-item_row(cli_table *t, const ing_kind *k, const cJSON *r)
+table_row(cli_table *t, const ing_cols *c, const cJSON *r)
 {
-	char n1[32], n2[32], n3[32], n4[32], cr[256];
+	char        buf[11][256];
+	const char *cells[11];
 
-	if (strcmp(k->one, "org") == 0) {
-		const char *c[4]
-		    = { cli_cell(r, "id", n1, sizeof(n1)), str(r, "name"),
-			      str(r, "created_at"), str(r, "updated_at") };
-		cli_table_row(t, c);
-	} else if (strcmp(k->one, "source") == 0) {
-		const char *c[11] = { cli_cell(r, "id", n1, sizeof(n1)),
-			str(r, "org"), str(r, "name"), str(r, "vendor"),
-			str(r, "site_id"), str(r, "grid_region"),
-			cli_cell(r, "active", n2, sizeof(n2)),
-			creds_cell(r, cr, sizeof(cr)), str(r, "cursor_at"),
-			str(r, "last_sync_at"), str(r, "last_error") };
-		cli_table_row(t, c);
-	} else if (strcmp(k->one, "vendor") == 0) {
-		const char *c[9] = { cli_cell(r, "id", n1, sizeof(n1)),
-			str(r, "org"), str(r, "name"), str(r, "kind"),
-			str(r, "base_url"),
-			cli_cell(r, "active", n2, sizeof(n2)),
-			creds_cell(r, cr, sizeof(cr)), str(r, "last_sync_at"),
-			str(r, "last_error") };
-		cli_table_row(t, c);
-	} else if (strcmp(k->one, "store") == 0) {
-		const char *c[9] = { cli_cell(r, "id", n1, sizeof(n1)),
-			str(r, "org"), str(r, "name"), str(r, "base_url"),
-			cli_cell(r, "active", n2, sizeof(n2)),
-			creds_cell(r, cr, sizeof(cr)),
-			cli_cell(r, "last_order_id", n3, sizeof(n3)),
-			str(r, "last_sync_at"), str(r, "last_error") };
-		cli_table_row(t, c);
-	} else {
-		const char *c[8] = { cli_cell(r, "id", n1, sizeof(n1)),
-			str(r, "org"), str(r, "name"), str(r, "email"),
-			cli_cell(r, "available", n2, sizeof(n2)),
-			cli_cell(r, "active", n3, sizeof(n3)),
-			cli_cell(r, "assigned_total", n4, sizeof(n4)),
-			str(r, "last_assigned_at") };
-		cli_table_row(t, c);
+	for (size_t i = 0; i < c->n; i++) {
+		cells[i] = ing_cell(r, c->cols[i], buf[i], sizeof(buf[i]));
 	}
+	cli_table_row(t, cells);
+}
+
+/* The rows of an array as a table on stdout. */
+static void
+rows_print(const cJSON *rows, const ing_cols *c)
+{
+	cli_table   *t = table_new(c);
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, rows) { table_row(t, c, r); }
+	cli_table_print(t, stdout);
 }
 
 /* ---- list, show, add, set, rm --------------------------------------------
@@ -313,11 +307,9 @@ item_path(cli_buf *b, const ing_kind *k, const char *id)
 static int
 kind_list(const cli_gateway *gw, const ing_kind *k, const ing_args *a)
 {
-	cli_buf      path = { 0 };
-	cli_answer   ans;
-	const cJSON *r;
-	cli_table   *t;
-	int          rv;
+	cli_buf    path = { 0 };
+	cli_answer ans;
+	int        rv;
 
 	if (ing_opt(a, "--org") != NULL && !k->has_org) {
 		return (cli_usage_error("%s: --org: organizations are not "
@@ -332,11 +324,9 @@ kind_list(const cli_gateway *gw, const ing_kind *k, const ing_args *a)
 	rv = cli_request(gw, "GET", path.p, NULL, &ans);
 	cli_buf_fini(&path);
 	if (rv == CLI_OK && a->json) {
-		print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK) {
-		t = item_table(k);
-		cJSON_ArrayForEach(r, ans.data) { item_row(t, k, r); }
-		cli_table_print(t, stdout);
+		rows_print(ans.data, k->cols);
 	}
 	cli_answer_fini(&ans);
 	return (rv);
@@ -387,7 +377,7 @@ kind_one(const cli_gateway *gw, const ing_kind *k, const ing_args *a,
 	cJSON_Delete(body);
 	cli_buf_fini(&path);
 	if (rv == CLI_OK && a->json) {
-		print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK && strcmp(method, "DELETE") == 0) {
 		printf("deleted %s %s\n", k->one, id);
 	} else if (rv == CLI_OK) {
@@ -402,8 +392,8 @@ kind_one(const cli_gateway *gw, const ing_kind *k, const ing_args *a,
 			    k->one,
 			    cli_cell(ans.data, "id", num, sizeof(num)));
 		}
-		t = item_table(k);
-		item_row(t, k, ans.data);
+		t = table_new(k->cols);
+		table_row(t, k->cols, ans.data);
 		cli_table_print(t, stdout);
 	}
 	cli_answer_fini(&ans);
@@ -462,11 +452,44 @@ run_kind(int argc, char **argv, const ing_kind *k)
 /* ---- ingest summary and the data views ------------------------------------
  */
 
+/* The summary's lists, each a table when it has rows. */
+static const struct {
+	const char *key;
+	ing_cols    cols;
+} summary_lists[] = {
+	{ "sources",
+	    { 10,
+	        { "id", "org", "name", "vendor", "active", "measurements",
+	            "newest_measurement", "cursor_at", "last_sync_at",
+	            "last_error" },
+	        { "SOURCE", "ORG", "NAME", "VENDOR", "ACTIVE", "ROWS",
+	            "NEWEST", "CURSOR", "LAST SYNC", "LAST ERROR" },
+	        1 } },
+	{ "vendors",
+	    { 8,
+	        { "id", "org", "name", "kind", "active", "plants",
+	            "last_sync_at", "last_error" },
+	        { "VENDOR", "ORG", "NAME", "KIND", "ACTIVE", "PLANTS",
+	            "LAST SYNC", "LAST ERROR" },
+	        1 } },
+	{ "stores",
+	    { 9,
+	        { "id", "org", "name", "active", "last_order_id", "orders",
+	            "open_orders", "last_sync_at", "last_error" },
+	        { "STORE", "ORG", "NAME", "ACTIVE", "LAST ORDER", "ORDERS",
+	            "OPEN", "LAST SYNC", "LAST ERROR" },
+	        1 } },
+	{ "carbon",
+	    { 5,
+	        { "region", "points", "newest_point", "provider",
+	            "fetched_at" },
+	        { "REGION", "POINTS", "NEWEST", "PROVIDER", "FETCHED" }, 0 } },
+};
+
 static void
 summary_print(const cJSON *d)
 {
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "counts"), *m;
-	cli_table   *t;
+	const cJSON *c     = cJSON_GetObjectItemCaseSensitive(d, "counts"), *m;
 	int          first = 1;
 
 	fputs("rows     ", stdout);
@@ -479,123 +502,44 @@ summary_print(const cJSON *d)
 		}
 	}
 	putchar('\n');
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "sources"))
-	    > 0) {
-		static const char *const h[]
-		    = { "SOURCE", "ORG", "NAME", "VENDOR", "ACTIVE", "ROWS",
-			      "NEWEST", "CURSOR", "LAST SYNC", "LAST ERROR" };
-		putchar('\n');
-		t = cli_table_new(10, h);
-		cli_table_limit(t, 9, 60);
-		cJSON_ArrayForEach(
-		    m, cJSON_GetObjectItemCaseSensitive(d, "sources"))
-		{
-			char        a[32], b[32], e[32];
-			const char *cells[10] = {
-				cli_cell(m, "id", a, sizeof(a)), str(m, "org"),
-				str(m, "name"), str(m, "vendor"),
-				cli_cell(m, "active", e, sizeof(e)),
-				cli_cell(m, "measurements", b, sizeof(b)),
-				str(m, "newest_measurement"),
-				str(m, "cursor_at"), str(m, "last_sync_at"),
-				str(m, "last_error")
-			};
-			cli_table_row(t, cells);
+	for (size_t i = 0;
+	     i < sizeof(summary_lists) / sizeof(summary_lists[0]); i++) {
+		m = cJSON_GetObjectItemCaseSensitive(d, summary_lists[i].key);
+		if (cJSON_GetArraySize(m) > 0) {
+			putchar('\n');
+			rows_print(m, &summary_lists[i].cols);
 		}
-		cli_table_print(t, stdout);
-	}
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "vendors"))
-	    > 0) {
-		static const char *const h[]
-		    = { "VENDOR", "ORG", "NAME", "KIND", "ACTIVE", "PLANTS",
-			      "LAST SYNC", "LAST ERROR" };
-		putchar('\n');
-		t = cli_table_new(8, h);
-		cli_table_limit(t, 7, 60);
-		cJSON_ArrayForEach(
-		    m, cJSON_GetObjectItemCaseSensitive(d, "vendors"))
-		{
-			char        a[32], b[32], e[32];
-			const char *cells[8] = { cli_cell(
-				                     m, "id", a, sizeof(a)),
-				str(m, "org"), str(m, "name"), str(m, "kind"),
-				cli_cell(m, "active", e, sizeof(e)),
-				cli_cell(m, "plants", b, sizeof(b)),
-				str(m, "last_sync_at"), str(m, "last_error") };
-			cli_table_row(t, cells);
-		}
-		cli_table_print(t, stdout);
-	}
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "stores"))
-	    > 0) {
-		static const char *const h[]
-		    = { "STORE", "ORG", "NAME", "ACTIVE", "LAST ORDER",
-			      "ORDERS", "OPEN", "LAST SYNC", "LAST ERROR" };
-		putchar('\n');
-		t = cli_table_new(9, h);
-		cli_table_limit(t, 8, 60);
-		cJSON_ArrayForEach(
-		    m, cJSON_GetObjectItemCaseSensitive(d, "stores"))
-		{
-			char        a[32], b[32], f[32], g[32], e[32];
-			const char *cells[9] = { cli_cell(
-				                     m, "id", a, sizeof(a)),
-				str(m, "org"), str(m, "name"),
-				cli_cell(m, "active", e, sizeof(e)),
-				cli_cell(m, "last_order_id", b, sizeof(b)),
-				cli_cell(m, "orders", f, sizeof(f)),
-				cli_cell(m, "open_orders", g, sizeof(g)),
-				str(m, "last_sync_at"), str(m, "last_error") };
-			cli_table_row(t, cells);
-		}
-		cli_table_print(t, stdout);
-	}
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "carbon"))
-	    > 0) {
-		static const char *const h[]
-		    = { "REGION", "POINTS", "NEWEST", "PROVIDER", "FETCHED" };
-		putchar('\n');
-		t = cli_table_new(5, h);
-		cJSON_ArrayForEach(
-		    m, cJSON_GetObjectItemCaseSensitive(d, "carbon"))
-		{
-			char        a[32];
-			const char *cells[5] = { str(m, "region"),
-				cli_cell(m, "points", a, sizeof(a)),
-				str(m, "newest_point"), str(m, "provider"),
-				str(m, "fetched_at") };
-			cli_table_row(t, cells);
-		}
-		cli_table_print(t, stdout);
 	}
 }
 
-/* A view's columns (JSON member names) and headers. */
+/* A view: its --options (the query's keys) and its table. */
 typedef struct ing_view {
 	const char *name;
-	const char *opts; /* its --options, the query's keys */
-	size_t      ncols;
-	const char *cols[10];
-	const char *hdrs[10];
+	const char *opts;
+	ing_cols    cols;
 } ing_view;
 
 static const ing_view ing_views[] = {
 	{ "measurements", "--source --metric --since --until --limit --before",
-	    5, { "ts", "source_id", "source", "metric", "value" },
-	    { "TS", "SOURCE", "NAME", "METRIC", "VALUE" } },
-	{ "plants", "--vendor --org --limit --before", 9,
-	    { "id", "org", "vendor", "external_id", "name", "capacity_kw",
-	        "status", "current_power_w", "vendor_updated_at" },
-	    { "ID", "ORG", "VENDOR", "EXTERNAL", "NAME", "KW", "STATUS",
-	        "POWER W", "VENDOR UPDATED" } },
-	{ "orders", "--store --status --limit --before", 9,
-	    { "id", "store", "reference", "ordered_at", "customer_name",
-	        "total", "agent", "shipping_status", "tracking_id" },
-	    { "ID", "STORE", "REFERENCE", "ORDERED", "CUSTOMER", "TOTAL",
-	        "AGENT", "SHIPPING", "TRACKING" } },
-	{ "carbon", "--region --since --until --limit --before", 5,
-	    { "point_time", "region", "intensity", "provider", "signal" },
-	    { "POINT", "REGION", "GCO2/KWH", "PROVIDER", "SIGNAL" } },
+	    { 5, { "ts", "source_id", "source", "metric", "value" },
+	        { "TS", "SOURCE", "NAME", "METRIC", "VALUE" }, 0 } },
+	{ "plants", "--vendor --org --limit --before",
+	    { 9,
+	        { "id", "org", "vendor", "external_id", "name", "capacity_kw",
+	            "status", "current_power_w", "vendor_updated_at" },
+	        { "ID", "ORG", "VENDOR", "EXTERNAL", "NAME", "KW", "STATUS",
+	            "POWER W", "VENDOR UPDATED" },
+	        0 } },
+	{ "orders", "--store --status --limit --before",
+	    { 9,
+	        { "id", "store", "reference", "ordered_at", "customer_name",
+	            "total", "agent", "shipping_status", "tracking_id" },
+	        { "ID", "STORE", "REFERENCE", "ORDERED", "CUSTOMER", "TOTAL",
+	            "AGENT", "SHIPPING", "TRACKING" },
+	        0 } },
+	{ "carbon", "--region --since --until --limit --before",
+	    { 5, { "point_time", "region", "intensity", "provider", "signal" },
+	        { "POINT", "REGION", "GCO2/KWH", "PROVIDER", "SIGNAL" }, 0 } },
 };
 
 static int
@@ -647,27 +591,15 @@ run_ingest(int argc, char **argv)
 	rv = cli_request(&gw, "GET", path.p, NULL, &ans);
 	cli_buf_fini(&path);
 	if (rv == CLI_OK && a.json) {
-		print_json(&ans);
+		cli_answer_print(&ans);
 	} else if (rv == CLI_OK && v == NULL) {
 		summary_print(ans.data);
 	} else if (rv == CLI_OK) {
-		cli_table   *t = cli_table_new(v->ncols, v->hdrs);
-		const cJSON *r;
-		const char  *next
+		const char *next
 		    = str(cJSON_GetObjectItemCaseSensitive(ans.doc, "page"),
 		        "next_before");
 
-		cJSON_ArrayForEach(r, ans.data)
-		{
-			char        buf[10][64];
-			const char *cells[10];
-			for (size_t c = 0; c < v->ncols; c++) {
-				cells[c] = cli_cell(
-				    r, v->cols[c], buf[c], sizeof(buf[c]));
-			}
-			cli_table_row(t, cells);
-		}
-		cli_table_print(t, stdout);
+		rows_print(ans.data, &v->cols);
 		if (next != NULL) {
 			fprintf(stderr,
 			    "(more: cronfleet ingest %s ... --before '%s')\n",
@@ -808,7 +740,6 @@ item_diff(const ing_kind *k, const cJSON *item, const cJSON *row, char *diff,
 		const cJSON *s
 		    = cJSON_GetObjectItemCaseSensitive(row, f->string);
 		int same;
-		int n;
 
 		if (strcmp(f->string, "id") == 0
 		    || (k->has_org && strcmp(f->string, "org") == 0)) {
@@ -821,15 +752,9 @@ item_diff(const ing_kind *k, const cJSON *item, const cJSON *row, char *diff,
 		} else {
 			same = cJSON_Compare(f, s, 1);
 		}
-		if (same) {
-			continue;
-		}
-		n = snprintf(diff + used, len - used, "%s%s", used ? " " : "",
-		    f->string);
-		if (n < 0 || (size_t) n >= len - used) {
+		if (!same && list_add(diff, len, &used, " ", f->string) != 0) {
 			break;
 		}
-		used += (size_t) n;
 	}
 }
 

@@ -1,6 +1,7 @@
 /*
- * adapter.h - what every vendor adapter shares: one call's context and
- * the token dance (refresh when stale, refresh once more on a 401).
+ * adapter.h - what every vendor adapter shares: one call's context, its
+ * URLs, headers and JSON requests, the token dance (refresh when stale,
+ * refresh once more on a 401), and lenient readers of what vendors send.
  *
  * An adapter is one file per vendor (adapters/<vendor>.c) that turns the
  * vendor's API into rows; its header comment cites the documentation page
@@ -48,6 +49,28 @@ const char *ingest_cred(const ingest_call *c, const char *name);
 int ingest_url(char *buf, size_t len, const char *base_url, const char *path);
 
 /*
+ * ingest_url, then "?" and the form-encoded pairs (cf_http_form: name,
+ * value, ..., NULL) as the query. Returns CF_OK, CF_ENOMEM or
+ * CF_ETOOBIG. The query's own copy is wiped (it may hold a key); buf is
+ * the caller's to wipe when it does.
+ */
+int ingest_url_query(char *buf, size_t len, const char *base_url,
+    const char *path, const char *const *pairs);
+
+/*
+ * A header line "<prefix><value>" (e.g. "Authorization: Bearer ",
+ * token), malloc'd: free it with ingest_secret_free. NULL: no memory.
+ */
+char *ingest_header(const char *prefix, const char *value);
+
+/* "Authorization: Basic <base64 of user:password>" (RFC 7617), as
+ * ingest_header. */
+char *ingest_basic_header(const char *user, const char *password);
+
+/* Wipes and frees a string that held a secret (NULL is fine). */
+void ingest_secret_free(char *s);
+
+/*
  * One request of c with its retries (cf_http_do), then the body as JSON.
  * rq's timeouts default to c's; rq->cancel to c->cancel. On CF_OK *doc is
  * the caller's (cJSON_Delete). rs is filled whatever happens (free it).
@@ -56,6 +79,23 @@ int ingest_url(char *buf, size_t len, const char *base_url, const char *path);
  */
 int ingest_http_json(ingest_call *c, cf_http_request *rq, cf_http_response *rs,
     cJSON **doc, char *err, size_t errlen);
+
+/*
+ * The two requests most adapters make, through ingest_http_json (same
+ * contract), with `Accept: application/json` and header (one more
+ * header line, or NULL):
+ *
+ * ingest_get_json GETs url (whole: ingest_url or ingest_url_query).
+ *
+ * ingest_post_json POSTs body as JSON to path under c->base_url; the
+ * body's text is wiped once sent (it may hold credentials). A URL too
+ * long is CF_ETOOBIG ("<vendor>: URL too long").
+ */
+int ingest_get_json(ingest_call *c, const char *url, const char *header,
+    cf_http_response *rs, cJSON **doc, char *err, size_t errlen);
+int ingest_post_json(ingest_call *c, const char *path, const char *header,
+    const cJSON *body, cf_http_response *rs, cJSON **doc, char *err,
+    size_t errlen);
 
 /*
  * The token dance for vendors with access tokens.
@@ -91,6 +131,29 @@ double  ingest_json_num(const cJSON *o, const char *name, double def);
 int64_t ingest_json_int(const cJSON *o, const char *name, int64_t def);
 /* A string member, or NULL. */
 const char *ingest_json_str(const cJSON *o, const char *name);
+
+/*
+ * A vendor's error code into buf when it is a short code: letters and
+ * digits only (cut to len - 1), never free text that could echo input
+ * into a log. "" when s is NULL or holds anything else. Returns buf.
+ */
+const char *ingest_safe_code(char *buf, size_t len, const char *s);
+
+/* A vendor's code and what it means; a table of them ends with { NULL }. */
+typedef struct ingest_code_text {
+	const char *code, *text;
+} ingest_code_text;
+
+/* The text of code in table, or def when the table does not have it. */
+const char *ingest_code_lookup(
+    const ingest_code_text *table, const char *code, const char *def);
+
+/*
+ * How many items a full page starting at item `from` (0-based) holds
+ * when the list has total items and pages of per: min(total - from,
+ * per), never below 0. A page with fewer is a partial answer.
+ */
+int64_t ingest_page_expect(int64_t total, int64_t from, int64_t per);
 
 /* Parses "2024-01-01T00:00:00Z" / "+01:00" / ".123" fractions, and
  * "YYYY-MM-DD hh:mm:ss" (UTC unless tz_offset_s says otherwise) into unix

@@ -1,6 +1,7 @@
 /*
  * carbon.h - the grid carbon intensity adapters (carbon-sync): WattTime
- * (watttime.c) and Electricity Maps (electricitymaps.c).
+ * (watttime.c) and Electricity Maps (electricitymaps.c), and what they
+ * share (carbon.c).
  *
  * Both turn a provider's forecast into a carbon_forecast: points in time
  * with the provider's own value and unit, and the factor that normalises
@@ -42,6 +43,18 @@ void carbon_forecast_free(carbon_forecast *f);
  * unknown unit is not stored as if it were grams).
  */
 int carbon_unit_factor(const char *unit, double *factor);
+
+/*
+ * Reads a forecast's points from the array pts, each {tkey: an RFC 3339
+ * time, vkey: a value >= 0}, into out->pts and out->n, and
+ * out->generated_ms from generated (RFC 3339; NULL or not a time: 0).
+ * Returns CF_OK, CF_ENOMEM, or CF_EPROTO for a point without both
+ * ("<what>: point 3 has no valid <tkey> or <vkey>") and, when
+ * need_points, for a forecast without points.
+ */
+int carbon_points(carbon_forecast *out, const cJSON *pts, const char *tkey,
+    const char *vkey, const char *generated, int need_points, const char *what,
+    char *err, size_t errlen);
 
 /* ---- WattTime (watttime.c) ----------------------------------------------
  *

@@ -24,38 +24,13 @@
  * and the cursor after it, skip orders: it is asked for once more, and
  * refused if still partial.
  */
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cf_err.h"
-#include "cf_secret.h"
 #include "shop.h"
-
-int
-shop_ref_normalise(char *buf, size_t len, const char *s)
-{
-	size_t a, b, n;
-
-	if (s == NULL || len == 0) {
-		return (-1);
-	}
-	for (a = 0; s[a] != '\0' && isspace((unsigned char) s[a]); a++) { }
-	for (b = strlen(s); b > a && isspace((unsigned char) s[b - 1]); b--) {
-	}
-	n = b - a;
-	if (n == 0 || n > SHOP_REF_MAX || n >= len) {
-		return (-1);
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char) s[a + i];
-		buf[i]           = (char) (ch < 0x80 ? toupper(ch) : ch);
-	}
-	buf[n] = '\0';
-	return (0);
-}
 
 void
 shop_order_page_free(shop_order_page *p)
@@ -69,8 +44,8 @@ shop_order_page_free(shop_order_page *p)
 }
 
 /* A refusal in words; never the body (it is the vendor's to word). */
-static void
-em_refused(const cf_http_response *rs, int64_t page, const char *why,
+static int
+em_refused(int64_t page, const cf_http_response *rs, const char *why,
     char *err, size_t errlen)
 {
 	switch (rs->status) {
@@ -103,6 +78,7 @@ em_refused(const cf_http_response *rs, int64_t page, const char *why,
 		cf_errf(err, errlen, "%s", why);
 		break;
 	}
+	return (CF_EPROTO);
 }
 
 static int
@@ -193,15 +169,16 @@ em_order(const cJSON *it, size_t i, int64_t page, cJSON *rows, shop_order *o,
  * documented shape), or CF_ERANGE for a partial page (err says so).
  */
 static int
-em_parse(const cJSON *doc, int64_t page, int per_page, shop_order_page *out,
+em_parse(const cJSON *doc, int64_t page, int per_page, void *page_out,
     char *err, size_t errlen)
 {
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(doc, "data");
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "meta");
-	int64_t      total, per, last, from, expect;
-	size_t       n, i = 0;
-	const cJSON *it;
-	int          rv;
+	shop_order_page *out  = page_out;
+	const cJSON     *data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+	const cJSON     *meta = cJSON_GetObjectItemCaseSensitive(doc, "meta");
+	int64_t          total, per, last, from, expect;
+	size_t           n, i = 0;
+	const cJSON     *it;
+	int              rv;
 
 	if (!cJSON_IsArray(data) || !cJSON_IsObject(meta)
 	    || (total = ingest_json_int(meta, "total", -1)) < 0) {
@@ -225,7 +202,7 @@ em_parse(const cJSON *doc, int64_t page, int per_page, shop_order_page *out,
 	}
 	n      = (size_t) cJSON_GetArraySize(data);
 	from   = (page - 1) * per;
-	expect = total > from ? (total - from < per ? total - from : per) : 0;
+	expect = ingest_page_expect(total, from, per);
 	if ((int64_t) n != expect) {
 		cf_errf(err, errlen,
 		    "ecomanager: page %" PRId64 ": partial page (%zu orders "
@@ -260,68 +237,28 @@ em_parse(const cJSON *doc, int64_t page, int per_page, shop_order_page *out,
 	return (CF_OK);
 }
 
+static void
+em_reset(void *out)
+{
+	shop_order_page_free(out);
+}
+
+static const shop_pager em_pager = {
+	.path        = "/api/shop/v2/orders",
+	.size_name   = "per_page",
+	.cred        = "token",
+	.no_cred     = "the store's credentials hold no \"token\"",
+	.scheme      = "Bearer",
+	.secret_name = "token",
+	.refused     = em_refused,
+	.parse       = em_parse,
+	.reset       = em_reset,
+};
+
 int
 ecomanager_orders_page(ingest_call *c, int64_t page, int per_page,
     shop_order_page *out, char *err, size_t errlen)
 {
-	const char *token = ingest_cred(c, "token");
-	char        url[2048], path[96], auth[1024] = "";
-	const char *hdrs[] = { auth, "Accept: application/json", NULL };
-	int         rv     = CF_OK;
-
 	memset(out, 0, sizeof(*out));
-	if (token == NULL) {
-		cf_errf(err, errlen,
-		    "ecomanager: the store's credentials hold no \"token\"");
-		return (CF_EINVAL);
-	}
-	if (page < 1 || per_page < 1 || per_page > 100) {
-		cf_errf(err, errlen,
-		    "ecomanager: bad page %" PRId64 " or "
-		    "per_page %d",
-		    page, per_page);
-		return (CF_EINVAL);
-	}
-	snprintf(path, sizeof(path),
-	    "/api/shop/v2/orders?page=%" PRId64 "&per_page=%d", page,
-	    per_page);
-	if (ingest_url(url, sizeof(url), c->base_url, path) != CF_OK
-	    || snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token)
-	        >= (int) sizeof(auth)) {
-		cf_secret_wipe_str(auth);
-		cf_errf(err, errlen, "ecomanager: base URL or token too long");
-		return (CF_EINVAL);
-	}
-	/* A partial page is asked for once more (the first try may have
-	 * met a hiccup); twice partial, it is an error. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		cf_http_request rq
-		    = { .method = "GET", .url = url, .headers = hdrs };
-		cf_http_response rs;
-		cJSON           *doc = NULL;
-		char             why[512];
-
-		rv = ingest_http_json(c, &rq, &rs, &doc, why, sizeof(why));
-		if (rv == CF_EPROTO && rs.status >= 400) {
-			em_refused(&rs, page, why, err, errlen);
-		} else if (rv != CF_OK) {
-			cf_errf(err, errlen, "%s", why);
-		} else {
-			rv = em_parse(doc, page, per_page, out, err, errlen);
-		}
-		cJSON_Delete(doc);
-		cf_http_response_free(&rs);
-		if (rv != CF_ERANGE) {
-			break;
-		}
-		shop_order_page_free(out);
-	}
-	cf_secret_wipe_str(auth);
-	if (rv == CF_ERANGE) {
-		rv = CF_EPROTO;
-	}
-	if (rv != CF_OK) {
-		shop_order_page_free(out);
-	}
-	return (rv);
+	return (shop_get_page(c, &em_pager, page, per_page, out, err, errlen));
 }

@@ -2,7 +2,8 @@
  * energy.c - what the four energy adapters share: the vendor table, the
  * chunk loop (cut a range to the vendor's limit, check each answer
  * against the range it was asked for, ask once more when it is short,
- * emit in time order) and the text of a vendor's refusal.
+ * emit in time order), the data request and the text of a vendor's
+ * refusal, and the OAuth refresh-token grant of Enphase and Tesla.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,32 +291,124 @@ energy_chunks(energy_fetch *f, int64_t span_ms, unsigned required,
 	return (CF_OK);
 }
 
-char *
-energy_bearer(const char *token)
+int
+energy_get(ingest_call *c, const char *url, const char *bearer,
+    const char *const *fields, cf_http_response *rs, cJSON **doc, char *err,
+    size_t errlen)
 {
-	size_t n = strlen("Authorization: Bearer ") + strlen(token) + 1;
-	char  *h = malloc(n);
+	char *auth = NULL;
+	char  why[256];
+	int   rv;
 
-	if (h != NULL) {
-		snprintf(h, n, "Authorization: Bearer %s", token);
+	if (bearer != NULL
+	    && (auth = ingest_header("Authorization: Bearer ", bearer))
+	        == NULL) {
+		memset(rs, 0, sizeof(*rs));
+		*doc = NULL;
+		cf_errf(err, errlen, "%s: out of memory", c->vendor);
+		return (CF_ENOMEM);
 	}
-	return (h);
+	rv = ingest_get_json(c, url, auth, rs, doc, err, errlen);
+	ingest_secret_free(auth);
+	if (rv == CF_EPROTO && rs->status >= 400) {
+		cf_errf(err, errlen, "%s: %s", rs->what,
+		    energy_refusal(why, sizeof(why), rs, *doc, fields));
+	}
+	return (rv);
 }
 
-void
-energy_secret_free(char *s)
-{
-	if (s != NULL) {
-		cf_secret_wipe_str(s);
-		free(s);
-	}
-}
+/* ---- OAuth 2.0 refresh tokens --------------------------------------------
+ */
 
-void
-energy_response_wipe(cf_http_response *rs)
+static const char *const oauth_fields[]
+    = { "error", "error_description", NULL };
+
+/* Wipes the body (it holds tokens), then cf_http_response_free. */
+static void
+response_wipe(cf_http_response *rs)
 {
 	if (rs->body != NULL) {
 		memset(rs->body, 0, rs->body_len);
 	}
 	cf_http_response_free(rs);
+}
+
+int
+energy_oauth_refresh(ingest_call *c, const char *url, const char *header,
+    const char *const *pairs, char *err, size_t errlen)
+{
+	const char *hdrs[3] = { "Accept: application/json", header, NULL };
+	char       *body    = NULL;
+	char        why[256];
+	cf_http_response rs  = { 0 };
+	cJSON           *doc = NULL;
+	const char      *at, *nrt;
+	int64_t          exp_s;
+	int              rv;
+
+	if ((rv = cf_http_form(&body, pairs)) != CF_OK) {
+		cf_errf(err, errlen, "%s: out of memory", c->vendor);
+		return (rv);
+	}
+	{
+		cf_http_request rq = { .method = "POST",
+			.url                   = url,
+			.headers               = hdrs,
+			.body                  = body,
+			.body_len              = strlen(body),
+			.content_type = "application/x-www-form-urlencoded" };
+		rv = ingest_http_json(c, &rq, &rs, &doc, err, errlen);
+	}
+	if (rv == CF_EPROTO && rs.status >= 400) {
+		cf_errf(err, errlen, "%s: refused: %s", rs.what,
+		    energy_refusal(why, sizeof(why), &rs, doc, oauth_fields));
+		goto out;
+	}
+	if (rv != CF_OK) {
+		goto out;
+	}
+	at    = ingest_json_str(doc, "access_token");
+	nrt   = ingest_json_str(doc, "refresh_token");
+	exp_s = ingest_json_int(doc, "expires_in", 0);
+	if (at == NULL || at[0] == '\0') {
+		cf_errf(err, errlen, "%s: the answer has no access_token",
+		    rs.what);
+		rv = CF_EPROTO;
+		goto out;
+	}
+	rv = ingest_token_set(c->token, at,
+	    nrt != NULL && nrt[0] != '\0' ? nrt : NULL,
+	    exp_s > 0 ? cf_time_now_ms() + exp_s * 1000 : 0);
+	if (rv != CF_OK) {
+		cf_errf(err, errlen, "%s: out of memory", c->vendor);
+	}
+out:
+	ingest_json_wipe(doc);
+	response_wipe(&rs);
+	ingest_secret_free(body);
+	return (rv);
+}
+
+int
+energy_refresh_login(
+    ingest_call *c, energy_grant_fn grant, char *err, size_t errlen)
+{
+	const char *first  = ingest_cred(c, "refresh_token");
+	const char *stored = c->token->refresh;
+	int         rv;
+
+	if (stored == NULL && first == NULL) {
+		cf_errf(err, errlen,
+		    "%s: no refresh token (credentials: refresh_token)",
+		    c->vendor);
+		return (CF_EINVAL);
+	}
+	rv = grant(c, stored != NULL ? stored : first, err, errlen);
+	/* The credentials were given a new first token (authorised again)
+	 * after the stored one died: that one is worth a try. */
+	if (rv == CF_EPROTO && stored != NULL && first != NULL
+	    && strcmp(stored, first) != 0) {
+		rv = grant(c, first, err, errlen);
+	}
+	return (rv);
 }

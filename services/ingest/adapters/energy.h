@@ -149,13 +149,36 @@ int energy_id_ok(const char *s);
 const char *energy_refusal(char *buf, size_t len, const cf_http_response *rs,
     const cJSON *doc, const char *const *names);
 
-/* "Authorization: Bearer <token>", malloc'd: energy_secret_free. */
-char *energy_bearer(const char *token);
+/*
+ * GET url (ingest_get_json) with `Authorization: Bearer <bearer>` when
+ * bearer is not NULL. A refusal (HTTP >= 400) rewrites err as "<what>:
+ * <energy_refusal of fields>". Fits an ingest_send_fn whose arg is the
+ * URL.
+ */
+int energy_get(ingest_call *c, const char *url, const char *bearer,
+    const char *const *fields, cf_http_response *rs, cJSON **doc, char *err,
+    size_t errlen);
 
-/* Wipes and frees a string that held a secret (NULL is fine). */
-void energy_secret_free(char *s);
+/* ---- OAuth 2.0 refresh tokens (Enphase, Tesla) ---------------------------
+ *
+ * energy_oauth_refresh: one refresh grant. POSTs the form pairs to url
+ * with header (one more header line, e.g. HTTP Basic; NULL: none); the
+ * answer's access_token, refresh_token (when given: the vendor rotated
+ * it) and expires_in (seconds) go into c->token (ingest_token_set). A
+ * refusal is "<what>: refused: <error; error_description>".
+ *
+ * energy_refresh_login (an ingest_login_fn's body): grant with the
+ * stored refresh token (c->token->refresh), else the credentials'
+ * refresh_token; when the stored one is refused and the credentials
+ * hold another (the account was authorised again since), that one.
+ */
+int energy_oauth_refresh(ingest_call *c, const char *url, const char *header,
+    const char *const *pairs, char *err, size_t errlen);
 
-/* Wipes the body (it may hold tokens), then cf_http_response_free. */
-void energy_response_wipe(cf_http_response *rs);
+typedef int (*energy_grant_fn)(
+    ingest_call *c, const char *refresh_token, char *err, size_t errlen);
+
+int energy_refresh_login(
+    ingest_call *c, energy_grant_fn grant, char *err, size_t errlen);
 
 #endif /* INGEST_ENERGY_H */

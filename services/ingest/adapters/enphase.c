@@ -37,93 +37,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "cf_err.h"
 #include "cf_time.h"
 #include "energy.h"
 
 #define ENPHASE_SPAN_MS (24 * 3600 * 1000LL)
 
-static const char *const oauth_fields[]
-    = { "error", "error_description", NULL };
 static const char *const api_fields[]
     = { "error", "error_description", "message", "details", NULL };
 
-/* One grant with refresh token rt; the new tokens into c->token. */
+/* energy_grant_fn: one grant with refresh token rt, the application's
+ * client id and secret as HTTP Basic. */
 static int
-enphase_grant(ingest_call *c, const char *id, const char *secret,
-    const char *rt, char *err, size_t errlen)
+enphase_grant(ingest_call *c, const char *rt, char *err, size_t errlen)
 {
 	const char *pairs[]
 	    = { "grant_type", "refresh_token", "refresh_token", rt, NULL };
-	char            *body = NULL, *basic = NULL, *auth = NULL;
-	char             url[1024], why[256];
-	cf_http_response rs  = { 0 };
-	cJSON           *doc = NULL;
-	const char      *at, *nrt;
-	int64_t          exp_s;
-	size_t           n;
-	int              rv;
+	char *auth;
+	char  url[1024];
+	int   rv;
 
 	if ((rv = ingest_url(url, sizeof(url), c->base_url, "/oauth/token"))
 	    != CF_OK) {
 		cf_errf(err, errlen, "enphase: base_url is too long");
 		return (rv);
 	}
-	n     = strlen(id) + strlen(secret) + 2;
-	basic = malloc(n);
-	auth  = malloc(4 * n / 3 + 64);
-	if (basic == NULL || auth == NULL
-	    || (rv = cf_http_form(&body, pairs)) != CF_OK) {
-		rv = CF_ENOMEM;
+	if ((auth = ingest_basic_header(
+	         ingest_cred(c, "client_id"), ingest_cred(c, "client_secret")))
+	    == NULL) {
 		cf_errf(err, errlen, "enphase: out of memory");
-		goto out;
+		return (CF_ENOMEM);
 	}
-	snprintf(basic, n, "%s:%s", id, secret);
-	memcpy(auth, "Authorization: Basic ", 21);
-	EVP_EncodeBlock((unsigned char *) auth + 21,
-	    (const unsigned char *) basic, (int) strlen(basic));
-	{
-		const char *hdrs[]
-		    = { auth, "Accept: application/json", NULL };
-		cf_http_request rq = { .method = "POST",
-			.url                   = url,
-			.headers               = hdrs,
-			.body                  = body,
-			.body_len              = strlen(body),
-			.content_type = "application/x-www-form-urlencoded" };
-		rv = ingest_http_json(c, &rq, &rs, &doc, err, errlen);
-	}
-	if (rv == CF_EPROTO && rs.status >= 400) {
-		cf_errf(err, errlen, "%s: refused: %s", rs.what,
-		    energy_refusal(why, sizeof(why), &rs, doc, oauth_fields));
-		goto out;
-	}
-	if (rv != CF_OK) {
-		goto out;
-	}
-	at    = ingest_json_str(doc, "access_token");
-	nrt   = ingest_json_str(doc, "refresh_token");
-	exp_s = ingest_json_int(doc, "expires_in", 0);
-	if (at == NULL || at[0] == '\0') {
-		cf_errf(err, errlen, "%s: the answer has no access_token",
-		    rs.what);
-		rv = CF_EPROTO;
-		goto out;
-	}
-	rv = ingest_token_set(c->token, at,
-	    nrt != NULL && nrt[0] != '\0' ? nrt : NULL,
-	    exp_s > 0 ? cf_time_now_ms() + exp_s * 1000 : 0);
-	if (rv != CF_OK) {
-		cf_errf(err, errlen, "enphase: out of memory");
-	}
-out:
-	ingest_json_wipe(doc);
-	energy_response_wipe(&rs);
-	energy_secret_free(body);
-	energy_secret_free(basic);
-	energy_secret_free(auth);
+	rv = energy_oauth_refresh(c, url, auth, pairs, err, errlen);
+	ingest_secret_free(auth);
 	return (rv);
 }
 
@@ -131,32 +77,14 @@ out:
 static int
 enphase_login(ingest_call *c, char *err, size_t errlen)
 {
-	const char *id     = ingest_cred(c, "client_id");
-	const char *secret = ingest_cred(c, "client_secret");
-	const char *first  = ingest_cred(c, "refresh_token");
-	const char *stored = c->token->refresh;
-	int         rv;
-
-	if (id == NULL || secret == NULL) {
+	if (ingest_cred(c, "client_id") == NULL
+	    || ingest_cred(c, "client_secret") == NULL) {
 		cf_errf(err, errlen,
 		    "enphase: the credentials lack client_id or "
 		    "client_secret");
 		return (CF_EINVAL);
 	}
-	if (stored == NULL && first == NULL) {
-		cf_errf(err, errlen,
-		    "enphase: no refresh token (credentials: refresh_token)");
-		return (CF_EINVAL);
-	}
-	rv = enphase_grant(
-	    c, id, secret, stored != NULL ? stored : first, err, errlen);
-	/* The credentials were given a new first token (authorised again)
-	 * after the stored one died: that one is worth a try. */
-	if (rv == CF_EPROTO && stored != NULL && first != NULL
-	    && strcmp(stored, first) != 0) {
-		rv = enphase_grant(c, id, secret, first, err, errlen);
-	}
-	return (rv);
+	return (energy_refresh_login(c, enphase_grant, err, errlen));
 }
 
 /* ingest_send_fn: GET arg (a URL) with the access token. */
@@ -164,22 +92,8 @@ static int
 enphase_send(ingest_call *c, void *arg, cf_http_response *rs, cJSON **doc,
     char *err, size_t errlen)
 {
-	char *auth = energy_bearer(c->token->access);
-	int   rv;
-
-	if (auth == NULL) {
-		cf_errf(err, errlen, "enphase: out of memory");
-		return (CF_ENOMEM);
-	}
-	{
-		const char *hdrs[]
-		    = { auth, "Accept: application/json", NULL };
-		cf_http_request rq
-		    = { .method = "GET", .url = arg, .headers = hdrs };
-		rv = ingest_http_json(c, &rq, rs, doc, err, errlen);
-	}
-	energy_secret_free(auth);
-	return (rv);
+	return (energy_get(
+	    c, arg, c->token->access, api_fields, rs, doc, err, errlen));
 }
 
 /* One telemetry route for the chunk: metric of enwh, and of powr. */
@@ -188,47 +102,32 @@ enphase_series(energy_fetch *f, energy_chunk *ch, const char *route, int m_wh,
     int m_w, char *err, size_t errlen)
 {
 	ingest_call     *c = f->call;
-	char             path[256], url[2048], why[256];
+	char             path[256], url[2048], start[24];
 	cf_http_response rs  = { 0 };
 	cJSON           *doc = NULL, *iv, *it;
 	const char      *key = ingest_cred(c, "api_key");
-	int              rv;
+	const char      *gran
+	    = ch->t1 - ch->t0 <= ENERGY_BUCKET_MS ? "15mins" : "day";
+	const char *pairs[]
+	    = { "key", key, "start_at", start, "granularity", gran, NULL };
+	int rv;
 
 	if (key == NULL) {
 		cf_errf(err, errlen, "enphase: the credentials lack api_key");
 		return (CF_EINVAL);
 	}
-	{
-		char        start[24];
-		const char *gran
-		    = ch->t1 - ch->t0 <= ENERGY_BUCKET_MS ? "15mins" : "day";
-		const char *pairs[] = { "key", key, "start_at", start,
-			"granularity", gran, NULL };
-		char       *q       = NULL;
-		snprintf(
-		    start, sizeof(start), "%lld", (long long) (ch->t0 / 1000));
-		snprintf(path, sizeof(path), "/api/v4/systems/%s/telemetry/%s",
-		    f->site_id, route);
-		if ((rv = cf_http_form(&q, pairs)) != CF_OK
-		    || (rv = ingest_url(url, sizeof(url), c->base_url, path))
-		        != CF_OK
-		    || strlen(url) + strlen(q) + 2 > sizeof(url)) {
-			energy_secret_free(q);
-			cf_errf(err, errlen, "enphase: request too long");
-			return (rv != CF_OK ? rv : CF_ETOOBIG);
-		}
-		strcat(url, "?");
-		strcat(url, q);
-		energy_secret_free(q);
+	snprintf(start, sizeof(start), "%lld", (long long) (ch->t0 / 1000));
+	snprintf(path, sizeof(path), "/api/v4/systems/%s/telemetry/%s",
+	    f->site_id, route);
+	if ((rv = ingest_url_query(url, sizeof(url), c->base_url, path, pairs))
+	    != CF_OK) {
+		cf_errf(err, errlen, "enphase: request too long");
+		return (rv);
 	}
 	f->requests++;
 	rv = ingest_authed(c, enphase_login, enphase_send,
 	    ingest_auth_failed_401, url, &rs, &doc, err, errlen);
 	memset(url, 0, sizeof(url)); /* it held the key */
-	if (rv == CF_EPROTO && rs.status >= 400) {
-		cf_errf(err, errlen, "%s: %s", rs.what,
-		    energy_refusal(why, sizeof(why), &rs, doc, api_fields));
-	}
 	if (rv != CF_OK) {
 		goto out;
 	}

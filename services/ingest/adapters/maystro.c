@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "cf_err.h"
-#include "cf_secret.h"
 #include "shop.h"
 
 /* The carrier's statuses and ours (orders.shipping_status). */
@@ -124,9 +123,10 @@ my_parcel(const cJSON *it, shop_parcel *p)
 
 /* CF_OK, CF_EPROTO (not the shape) or CF_ERANGE (a partial page). */
 static int
-my_parse(const cJSON *doc, int64_t page, int size, shop_parcel_page *out,
-    char *err, size_t errlen)
+my_parse(const cJSON *doc, int64_t page, int size, void *page_out, char *err,
+    size_t errlen)
 {
+	shop_parcel_page *out = page_out;
 	const cJSON *res   = cJSON_GetObjectItemCaseSensitive(doc, "results");
 	int64_t      count = ingest_json_int(doc, "count", -1), from, expect;
 	size_t       n;
@@ -139,10 +139,9 @@ my_parse(const cJSON *doc, int64_t page, int size, shop_parcel_page *out,
 		    page);
 		return (CF_EPROTO);
 	}
-	n    = (size_t) cJSON_GetArraySize(res);
-	from = (page - 1) * size;
-	expect
-	    = count > from ? (count - from < size ? count - from : size) : 0;
+	n      = (size_t) cJSON_GetArraySize(res);
+	from   = (page - 1) * size;
+	expect = ingest_page_expect(count, from, size);
 	if ((int64_t) n != expect) {
 		cf_errf(err, errlen,
 		    "maystro: page %" PRId64 ": partial page (%zu parcels "
@@ -168,78 +167,56 @@ my_parse(const cJSON *doc, int64_t page, int size, shop_parcel_page *out,
 	return (CF_OK);
 }
 
+/* A refusal in words; a 404 past the first page is the list's end. */
+static int
+my_refused(int64_t page, const cf_http_response *rs, const char *why,
+    char *err, size_t errlen)
+{
+	if (rs->status == 404 && page > 1) {
+		cf_errf(err, errlen,
+		    "maystro: page %" PRId64 ": past the last page", page);
+		return (CF_ENOENT);
+	}
+	if (rs->status == 401) {
+		cf_errf(err, errlen,
+		    "maystro: page %" PRId64 ": the API key was "
+		    "refused (HTTP 401: MAYSTRO_API_KEY wrong or "
+		    "revoked)",
+		    page);
+	} else if (rs->status == 403) {
+		cf_errf(err, errlen,
+		    "maystro: page %" PRId64 ": the API key may not "
+		    "list orders (HTTP 403)",
+		    page);
+	} else {
+		cf_errf(err, errlen, "%s", why);
+	}
+	return (CF_EPROTO);
+}
+
+static void
+my_reset(void *out)
+{
+	shop_parcel_page_free(out);
+}
+
+static const shop_pager my_pager = {
+	.path        = "/api/stores/orders/",
+	.size_name   = "page_size",
+	.cred        = "api_key",
+	.no_cred     = "no API key (MAYSTRO_API_KEY)",
+	.scheme      = "Token",
+	.secret_name = "key",
+	.refused     = my_refused,
+	.parse       = my_parse,
+	.reset       = my_reset,
+};
+
 int
 maystro_parcels_page(ingest_call *c, int64_t page, int page_size,
     shop_parcel_page *out, char *err, size_t errlen)
 {
-	const char *key = ingest_cred(c, "api_key");
-	char        url[2048], path[96], auth[1024] = "";
-	const char *hdrs[] = { auth, "Accept: application/json", NULL };
-	int         rv     = CF_OK;
-
 	memset(out, 0, sizeof(*out));
-	if (key == NULL) {
-		cf_errf(err, errlen, "maystro: no API key (MAYSTRO_API_KEY)");
-		return (CF_EINVAL);
-	}
-	if (page < 1 || page_size < 1 || page_size > 100) {
-		cf_errf(err, errlen,
-		    "maystro: bad page %" PRId64 " or page_size %d", page,
-		    page_size);
-		return (CF_EINVAL);
-	}
-	snprintf(path, sizeof(path),
-	    "/api/stores/orders/?page=%" PRId64 "&page_size=%d", page,
-	    page_size);
-	if (ingest_url(url, sizeof(url), c->base_url, path) != CF_OK
-	    || snprintf(auth, sizeof(auth), "Authorization: Token %s", key)
-	        >= (int) sizeof(auth)) {
-		cf_secret_wipe_str(auth);
-		cf_errf(err, errlen, "maystro: base URL or key too long");
-		return (CF_EINVAL);
-	}
-	for (int attempt = 0; attempt < 2; attempt++) {
-		cf_http_request rq
-		    = { .method = "GET", .url = url, .headers = hdrs };
-		cf_http_response rs;
-		cJSON           *doc = NULL;
-		char             why[512];
-
-		rv = ingest_http_json(c, &rq, &rs, &doc, why, sizeof(why));
-		if (rv == CF_EPROTO && rs.status == 404 && page > 1) {
-			cf_errf(err, errlen,
-			    "maystro: page %" PRId64 ": past the last page",
-			    page);
-			rv = CF_ENOENT;
-		} else if (rv == CF_EPROTO && rs.status == 401) {
-			cf_errf(err, errlen,
-			    "maystro: page %" PRId64 ": the API key was "
-			    "refused (HTTP 401: MAYSTRO_API_KEY wrong or "
-			    "revoked)",
-			    page);
-		} else if (rv == CF_EPROTO && rs.status == 403) {
-			cf_errf(err, errlen,
-			    "maystro: page %" PRId64 ": the API key may not "
-			    "list orders (HTTP 403)",
-			    page);
-		} else if (rv != CF_OK) {
-			cf_errf(err, errlen, "%s", why);
-		} else {
-			rv = my_parse(doc, page, page_size, out, err, errlen);
-		}
-		cJSON_Delete(doc);
-		cf_http_response_free(&rs);
-		if (rv != CF_ERANGE) {
-			break;
-		}
-		shop_parcel_page_free(out);
-	}
-	cf_secret_wipe_str(auth);
-	if (rv == CF_ERANGE) {
-		rv = CF_EPROTO;
-	}
-	if (rv != CF_OK) {
-		shop_parcel_page_free(out);
-	}
-	return (rv);
+	return (
+	    shop_get_page(c, &my_pager, page, page_size, out, err, errlen));
 }

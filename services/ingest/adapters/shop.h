@@ -18,9 +18,9 @@
  *
  * Pages: both adapters check each page against the counts it carries
  * (a "partial page": fewer items than the counts say). Such a page is
- * asked for once more; still partial, it is an error (CF_EPROTO, "partial
- * page" in err) and none of its items are returned, so a caller never
- * moves a cursor past orders it did not see.
+ * asked for once more (shop_get_page, shop.c); still partial, it is an
+ * error (CF_EPROTO, "partial page" in err) and none of its items are
+ * returned, so a caller never moves a cursor past orders it did not see.
  */
 #ifndef INGEST_SHOP_H
 #define INGEST_SHOP_H
@@ -36,10 +36,48 @@
 #define SHOP_REF_MAX 96
 
 /*
- * Trims white space around s and upper-cases ASCII letters into buf.
- * Returns 0, or -1 when s is NULL, empty or longer than SHOP_REF_MAX.
+ * Trims white space around s and upper-cases ASCII letters into buf
+ * (shop.c). Returns 0, or -1 when s is NULL, empty or longer than
+ * SHOP_REF_MAX.
  */
 int shop_ref_normalise(char *buf, size_t len, const char *s);
+
+/* ---- one page's request: shop.c ------------------------------------------
+ *
+ * How an adapter reads one page, for shop_get_page: the list's path and
+ * the name of its page-size parameter; the credential holding the secret
+ * (and the error when it is missing), the header's scheme
+ * ("Authorization: <scheme> <secret>") and the secret's name for errors
+ * ("token"); refused turns an HTTP error (>= 400; why is cf_http's line)
+ * into err and a code; parse reads a 200's document into out, the
+ * adapter's page (CF_ERANGE for a partial page, err saying so); reset
+ * frees what parse left in out.
+ */
+typedef struct shop_pager {
+	const char *path;        /* "/api/shop/v2/orders" */
+	const char *size_name;   /* "per_page" */
+	const char *cred;        /* "token": in c->creds */
+	const char *no_cred;     /* "the store's credentials hold no ..." */
+	const char *scheme;      /* "Bearer" */
+	const char *secret_name; /* "token" */
+	int (*refused)(int64_t page, const cf_http_response *rs,
+	    const char *why, char *err, size_t errlen);
+	int (*parse)(const cJSON *doc, int64_t page, int size, void *out,
+	    char *err, size_t errlen);
+	void (*reset)(void *out);
+} shop_pager;
+
+/*
+ * GETs page (1-based) of size items (1-100) of the list under
+ * c->base_url into out (zeroed by the caller), the secret in the header,
+ * as p says. A partial page is asked for once more; partial again, it is
+ * CF_EPROTO (its err kept). On any error p->reset(out) has run, so
+ * nothing of the page is returned. A missing credential, a bad page or size, a
+ * URL or header too long ("<vendor>: base URL or <secret_name> too long") are
+ * CF_EINVAL.
+ */
+int shop_get_page(ingest_call *c, const shop_pager *p, int64_t page, int size,
+    void *out, char *err, size_t errlen);
 
 /* ---- EcoManager: adapters/ecomanager.c ---------------------------------- */
 

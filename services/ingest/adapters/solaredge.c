@@ -98,8 +98,7 @@ se_get(energy_fetch *f, const char *path, const char *const *more,
 	ingest_call *c   = f->call;
 	const char  *key = ingest_cred(c, "api_key");
 	const char  *pairs[16];
-	char         url[2048], why[256];
-	char        *q = NULL;
+	char         url[2048];
 	int          n = 0, rv;
 
 	if (key == NULL) {
@@ -113,27 +112,13 @@ se_get(energy_fetch *f, const char *path, const char *const *more,
 		pairs[n++] = more[i];
 	}
 	pairs[n] = NULL;
-	if ((rv = cf_http_form(&q, pairs)) != CF_OK
-	    || (rv = ingest_url(url, sizeof(url), c->base_url, path)) != CF_OK
-	    || strlen(url) + strlen(q) + 2 > sizeof(url)) {
-		energy_secret_free(q);
+	if ((rv = ingest_url_query(url, sizeof(url), c->base_url, path, pairs))
+	    != CF_OK) {
 		cf_errf(err, errlen, "solaredge: request too long");
-		return (rv != CF_OK ? rv : CF_ETOOBIG);
+		return (rv);
 	}
-	strcat(url, "?");
-	strcat(url, q);
-	energy_secret_free(q);
-	{
-		const char     *hdrs[] = { "Accept: application/json", NULL };
-		cf_http_request rq
-		    = { .method = "GET", .url = url, .headers = hdrs };
-		rv = ingest_http_json(c, &rq, rs, doc, err, errlen);
-	}
+	rv = energy_get(c, url, NULL, se_fields, rs, doc, err, errlen);
 	memset(url, 0, sizeof(url)); /* it held the key */
-	if (rv == CF_EPROTO && rs->status >= 400) {
-		cf_errf(err, errlen, "%s: %s", rs->what,
-		    energy_refusal(why, sizeof(why), rs, *doc, se_fields));
-	}
 	return (rv);
 }
 

@@ -21,7 +21,6 @@
  * again with the credentials: the manual's refresh path needs the same
  * credentials, so it gains nothing.
  */
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,61 +30,31 @@
 #include <openssl/evp.h>
 
 #include "cf_err.h"
-#include "cf_secret.h"
 #include "cf_time.h"
 #include "plants.h"
-
-/* Pages asked at most (100 000 plants): a vendor whose total never
- * ends must not keep the job forever. */
-#define SM_MAX_PAGES 1000
 
 /* The envelope's code, when it is a short code (never free text). */
 static const char *
 sm_code(const cJSON *doc, char *buf, size_t len)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "code");
-	size_t       i;
 
-	buf[0] = '\0';
-	if (cJSON_IsString(c)) {
-		for (i = 0; c->valuestring[i] != '\0' && i + 1 < len; i++) {
-			char ch = c->valuestring[i];
-			if (!(ch >= '0' && ch <= '9')
-			    && !(ch >= 'A' && ch <= 'Z')
-			    && !(ch >= 'a' && ch <= 'z')) {
-				buf[0] = '\0';
-				return (buf);
-			}
-			buf[i] = ch;
-		}
-		buf[i] = '\0';
-	} else if (cJSON_IsNumber(c)) {
+	if (cJSON_IsNumber(c)) {
 		snprintf(buf, len, "%.0f", c->valuedouble);
+		return (buf);
 	}
-	return (buf);
+	return (ingest_safe_code(buf, len, cJSON_GetStringValue(c)));
 }
 
 /* What the simulator's (and the manual's common) codes mean. */
-static const char *
-sm_code_text(const char *code)
-{
-	static const struct {
-		const char *code, *text;
-	} codes[] = {
-		{ "2101017", "wrong app id, app secret, account or password" },
-		{ "2101018", "token invalid" },
-		{ "2101019", "token expired" },
-		{ "2101020", "the account's authorization was revoked" },
-		{ "2101006", "bad parameter" },
-	};
-
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-		if (strcmp(codes[i].code, code) == 0) {
-			return (codes[i].text);
-		}
-	}
-	return ("");
-}
+static const ingest_code_text sm_codes[] = {
+	{ "2101017", "wrong app id, app secret, account or password" },
+	{ "2101018", "token invalid" },
+	{ "2101019", "token expired" },
+	{ "2101020", "the account's authorization was revoked" },
+	{ "2101006", "bad parameter" },
+	{ NULL, NULL },
+};
 
 static int
 sm_token_code(const char *code)
@@ -105,7 +74,7 @@ sm_err_code(const cJSON *doc, char *err, size_t errlen)
 	if (doc == NULL || sm_code(doc, code, sizeof(code))[0] == '\0') {
 		return;
 	}
-	text = sm_code_text(code);
+	text = ingest_code_lookup(sm_codes, code, "");
 	tail = err + n;
 	snprintf(tail, errlen - n, " (code %s%s%s)", code, text[0] ? ": " : "",
 	    text);
@@ -116,33 +85,10 @@ static int
 sm_post(ingest_call *c, const char *path, const char *auth, cJSON *body,
     cf_http_response *rs, cJSON **doc, char *err, size_t errlen)
 {
-	char            url[1024];
-	char           *text;
-	const char     *hdrs[3];
-	cf_http_request rq = { 0 };
-	const cJSON    *ok;
-	int             rv;
+	const cJSON *ok;
+	int          rv;
 
-	memset(rs, 0, sizeof(*rs));
-	*doc = NULL;
-	if (ingest_url(url, sizeof(url), c->base_url, path) != CF_OK) {
-		cf_errf(err, errlen, "solarman: URL too long");
-		return (CF_ETOOBIG);
-	}
-	if ((text = cJSON_PrintUnformatted(body)) == NULL) {
-		return (CF_ENOMEM);
-	}
-	hdrs[0]         = "Accept: application/json";
-	hdrs[1]         = auth;
-	hdrs[2]         = NULL;
-	rq.method       = "POST";
-	rq.url          = url;
-	rq.headers      = hdrs;
-	rq.body         = text;
-	rq.body_len     = strlen(text);
-	rq.content_type = "application/json";
-	rv              = ingest_http_json(c, &rq, rs, doc, err, errlen);
-	cf_secret_free(text, strlen(text));
+	rv = ingest_post_json(c, path, auth, body, rs, doc, err, errlen);
 	if (rv == CF_EPROTO) {
 		sm_err_code(*doc, err, errlen);
 		return (rv);
@@ -260,34 +206,29 @@ out:
 	return (rv);
 }
 
-typedef struct sm_page {
-	int64_t page;
-} sm_page;
-
+/* One page of the station list; arg: the page number (int64_t). */
 static int
 sm_send(ingest_call *c, void *arg, cf_http_response *rs, cJSON **doc,
     char *err, size_t errlen)
 {
-	sm_page *p = arg;
-	cJSON   *body;
-	char    *auth;
-	size_t   n;
-	int      rv;
+	const int64_t *page = arg;
+	cJSON         *body;
+	char          *auth;
+	int            rv;
 
 	memset(rs, 0, sizeof(*rs));
 	*doc = NULL;
-	n    = strlen("Authorization: bearer ") + strlen(c->token->access) + 1;
-	if ((auth = malloc(n)) == NULL
+	if ((auth = ingest_header("Authorization: bearer ", c->token->access))
+	        == NULL
 	    || (body = cJSON_CreateObject()) == NULL) {
 		free(auth);
 		return (CF_ENOMEM);
 	}
-	snprintf(auth, n, "Authorization: bearer %s", c->token->access);
-	cJSON_AddNumberToObject(body, "page", (double) p->page);
+	cJSON_AddNumberToObject(body, "page", (double) *page);
 	cJSON_AddNumberToObject(body, "size", PLANT_PAGE_SIZE);
 	rv = sm_post(c, "/station/v1.0/list?language=en", auth, body, rs, doc,
 	    err, errlen);
-	cf_secret_free(auth, strlen(auth));
+	ingest_secret_free(auth);
 	cJSON_Delete(body);
 	return (rv);
 }
@@ -319,11 +260,9 @@ sm_station(const cJSON *s, plant_list *out, char *err, size_t errlen)
 		    "solarman: a station without an id or a name");
 		return (CF_EPROTO);
 	}
-	if ((r = plant_list_add(out)) == NULL
-	    || (r->name = strdup(name)) == NULL) {
+	if ((r = plant_list_take(out, id, name)) == NULL) {
 		return (CF_ENOMEM);
 	}
-	snprintf(r->external_id, sizeof(r->external_id), "%.0f", id);
 	r->latitude        = ingest_json_num(s, "locationLat", NAN);
 	r->longitude       = ingest_json_num(s, "locationLng", NAN);
 	r->capacity_kw     = ingest_json_num(s, "installedCapacity", NAN);
@@ -344,83 +283,22 @@ sm_station(const cJSON *s, plant_list *out, char *err, size_t errlen)
 	return (CF_OK);
 }
 
+static const plant_pager sm_pager = {
+	.login       = sm_login,
+	.send        = sm_send,
+	.auth_failed = sm_auth_failed,
+	.total       = "total",
+	.list        = "stationList",
+	.item        = sm_station,
+	.what        = "POST /station/v1.0/list",
+	.list_name   = "station list",
+	.items       = "stations",
+	.total_name  = "the total",
+	.pages_of    = "stations",
+};
+
 int
 solarman_plants(ingest_call *c, plant_list *out, char *err, size_t errlen)
 {
-	cf_http_response rs  = { 0 };
-	cJSON           *doc = NULL;
-	const cJSON     *list, *s;
-	sm_page          p     = { 1 };
-	int              again = 0, rv = CF_OK;
-
-	memset(out, 0, sizeof(*out));
-	for (; p.page <= SM_MAX_PAGES; p.page++) {
-		int64_t total, from = (p.page - 1) * PLANT_PAGE_SIZE, n, want;
-
-		rv = ingest_authed(c, sm_login, sm_send, sm_auth_failed, &p,
-		    &rs, &doc, err, errlen);
-		if (rv != CF_OK) {
-			break;
-		}
-		out->pages++;
-		total = ingest_json_int(doc, "total", -1);
-		list  = cJSON_GetObjectItemCaseSensitive(doc, "stationList");
-		if (total < 0 || (list != NULL && !cJSON_IsArray(list))) {
-			cf_errf(err, errlen,
-			    "solarman: POST /station/v1.0/list: the answer "
-			    "has "
-			    "no total or no stationList array");
-			rv = CF_EPROTO;
-			break;
-		}
-		n    = cJSON_GetArraySize(list);
-		want = total - from < PLANT_PAGE_SIZE ? total - from
-		                                      : PLANT_PAGE_SIZE;
-		if (want < 0) {
-			want = 0;
-		}
-		if (n < want) {
-			/* A page shorter than the total promises: ask once
-			 * more before calling the list broken. */
-			if (!again) {
-				again = 1;
-				out->short_pages++;
-				p.page--;
-				cJSON_Delete(doc);
-				doc = NULL;
-				cf_http_response_free(&rs);
-				continue;
-			}
-			cf_errf(err, errlen,
-			    "solarman: page %" PRId64 " of the station list "
-			    "has %" PRId64
-			    " stations where the total (%" PRId64
-			    ") promises %" PRId64 ", twice (partial answer)",
-			    p.page, n, total, want);
-			rv = CF_EPROTO;
-			break;
-		}
-		again      = 0;
-		out->total = total;
-		cJSON_ArrayForEach(s, list)
-		{
-			if ((rv = sm_station(s, out, err, errlen)) != CF_OK) {
-				break;
-			}
-		}
-		cJSON_Delete(doc);
-		doc = NULL;
-		cf_http_response_free(&rs);
-		if (rv != CF_OK || n == 0 || from + n >= total) {
-			break;
-		}
-	}
-	if (rv == CF_OK && p.page > SM_MAX_PAGES) {
-		cf_errf(err, errlen,
-		    "solarman: more than %d pages of stations", SM_MAX_PAGES);
-		rv = CF_ETOOBIG;
-	}
-	cJSON_Delete(doc);
-	cf_http_response_free(&rs);
-	return (rv);
+	return (plant_walk(c, &sm_pager, out, err, errlen));
 }

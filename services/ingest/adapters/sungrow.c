@@ -23,64 +23,33 @@
  * that it is refused; "E912" (appkey or access key wrong), "E00001"
  * (bad parameter).
  */
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cf_err.h"
-#include "cf_secret.h"
 #include "cf_time.h"
 #include "plants.h"
-
-#define SG_MAX_PAGES 1000
 
 /* The result_code, when it is a short code (never free text). */
 static const char *
 sg_code(const cJSON *doc, char *buf, size_t len)
 {
-	const char *c = ingest_json_str(doc, "result_code");
-	size_t      i;
-
-	buf[0] = '\0';
-	if (c == NULL) {
-		return (buf);
-	}
-	for (i = 0; c[i] != '\0' && i + 1 < len; i++) {
-		if (!(c[i] >= '0' && c[i] <= '9')
-		    && !(c[i] >= 'A' && c[i] <= 'Z')
-		    && !(c[i] >= 'a' && c[i] <= 'z')) {
-			buf[0] = '\0';
-			return (buf);
-		}
-		buf[i] = c[i];
-	}
-	buf[i] = '\0';
-	return (buf);
+	return (
+	    ingest_safe_code(buf, len, ingest_json_str(doc, "result_code")));
 }
 
-static const char *
-sg_code_text(const char *code)
-{
-	static const struct {
-		const char *code, *text;
-	} codes[] = {
-		{ "E00003", "token invalid or expired" },
-		{ "E00009", "the application's access was revoked" },
-		{ "E912", "appkey or access key wrong" },
-		{ "E00001", "bad parameter" },
-		{ "E429", "too many requests" },
-		{ "E500", "server error" },
-	};
-
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-		if (strcmp(codes[i].code, code) == 0) {
-			return (codes[i].text);
-		}
-	}
-	return ("unknown code");
-}
+/* What iSolarCloud's result codes mean. */
+static const ingest_code_text sg_codes[] = {
+	{ "E00003", "token invalid or expired" },
+	{ "E00009", "the application's access was revoked" },
+	{ "E912", "appkey or access key wrong" },
+	{ "E00001", "bad parameter" },
+	{ "E429", "too many requests" },
+	{ "E500", "server error" },
+	{ NULL, NULL },
+};
 
 /*
  * POST path with body (appkey added) and the access-key header; an
@@ -91,14 +60,11 @@ static int
 sg_post(ingest_call *c, const char *path, cJSON *body, cf_http_response *rs,
     cJSON **doc, char *err, size_t errlen)
 {
-	const char     *appkey = ingest_cred(c, "appkey");
-	const char     *key    = ingest_cred(c, "access_key");
-	char            url[1024], code[24];
-	char           *text = NULL, *hdr = NULL;
-	const char     *hdrs[3];
-	cf_http_request rq = { 0 };
-	size_t          n;
-	int             rv;
+	const char *appkey = ingest_cred(c, "appkey");
+	const char *key    = ingest_cred(c, "access_key");
+	char        code[24];
+	char       *hdr;
+	int         rv;
 
 	memset(rs, 0, sizeof(*rs));
 	*doc = NULL;
@@ -107,43 +73,26 @@ sg_post(ingest_call *c, const char *path, cJSON *body, cf_http_response *rs,
 		    "sungrow: credentials need appkey and access_key");
 		return (CF_EINVAL);
 	}
-	if (ingest_url(url, sizeof(url), c->base_url, path) != CF_OK) {
-		cf_errf(err, errlen, "sungrow: URL too long");
-		return (CF_ETOOBIG);
-	}
 	cJSON_AddStringToObject(body, "appkey", appkey);
 	cJSON_AddStringToObject(body, "lang", "_en_US");
-	n = strlen("x-access-key: ") + strlen(key) + 1;
-	if ((text = cJSON_PrintUnformatted(body)) == NULL
-	    || (hdr = malloc(n)) == NULL) {
-		free(text);
+	if ((hdr = ingest_header("x-access-key: ", key)) == NULL) {
 		return (CF_ENOMEM);
 	}
-	snprintf(hdr, n, "x-access-key: %s", key);
-	hdrs[0]         = "Accept: application/json";
-	hdrs[1]         = hdr;
-	hdrs[2]         = NULL;
-	rq.method       = "POST";
-	rq.url          = url;
-	rq.headers      = hdrs;
-	rq.body         = text;
-	rq.body_len     = strlen(text);
-	rq.content_type = "application/json";
-	rv              = ingest_http_json(c, &rq, rs, doc, err, errlen);
-	cf_secret_free(text, strlen(text));
-	cf_secret_free(hdr, strlen(hdr));
+	rv = ingest_post_json(c, path, hdr, body, rs, doc, err, errlen);
+	ingest_secret_free(hdr);
 	if (rv == CF_EPROTO && *doc != NULL
 	    && sg_code(*doc, code, sizeof(code))[0] != '\0') {
 		size_t m = strlen(err);
 		snprintf(err + m, errlen - m, " (result_code %s: %s)", code,
-		    sg_code_text(code));
+		    ingest_code_lookup(sg_codes, code, "unknown code"));
 	}
 	if (rv != CF_OK) {
 		return (rv);
 	}
 	if (strcmp(sg_code(*doc, code, sizeof(code)), "1") != 0) {
 		cf_errf(err, errlen, "%s: result_code %s: %s", rs->what,
-		    code[0] ? code : "(none)", sg_code_text(code));
+		    code[0] ? code : "(none)",
+		    ingest_code_lookup(sg_codes, code, "unknown code"));
 		return (CF_EPROTO);
 	}
 	return (CF_OK);
@@ -211,17 +160,14 @@ out:
 	return (rv);
 }
 
-typedef struct sg_page {
-	int64_t page;
-} sg_page;
-
+/* One page of the power station list; arg: the page number (int64_t). */
 static int
 sg_send(ingest_call *c, void *arg, cf_http_response *rs, cJSON **doc,
     char *err, size_t errlen)
 {
-	sg_page *p = arg;
-	cJSON   *body;
-	int      rv;
+	const int64_t *page = arg;
+	cJSON         *body;
+	int            rv;
 
 	if ((body = cJSON_CreateObject()) == NULL) {
 		memset(rs, 0, sizeof(*rs));
@@ -229,7 +175,7 @@ sg_send(ingest_call *c, void *arg, cf_http_response *rs, cJSON **doc,
 		return (CF_ENOMEM);
 	}
 	cJSON_AddStringToObject(body, "token", c->token->access);
-	cJSON_AddNumberToObject(body, "curPage", (double) p->page);
+	cJSON_AddNumberToObject(body, "curPage", (double) *page);
 	cJSON_AddNumberToObject(body, "size", PLANT_PAGE_SIZE);
 	rv = sg_post(
 	    c, "/openapi/getPowerStationList", body, rs, doc, err, errlen);
@@ -326,11 +272,9 @@ sg_station(const cJSON *s, plant_list *out, char *err, size_t errlen)
 		    "sungrow: a power station without a ps_id or a ps_name");
 		return (CF_EPROTO);
 	}
-	if ((r = plant_list_add(out)) == NULL
-	    || (r->name = strdup(name)) == NULL) {
+	if ((r = plant_list_take(out, id, name)) == NULL) {
 		return (CF_ENOMEM);
 	}
-	snprintf(r->external_id, sizeof(r->external_id), "%.0f", id);
 	r->latitude         = ingest_json_num(s, "latitude", NAN);
 	r->longitude        = ingest_json_num(s, "longitude", NAN);
 	r->capacity_kw      = sg_qty(s, "total_capcity", "kWp");
@@ -357,83 +301,23 @@ sg_station(const cJSON *s, plant_list *out, char *err, size_t errlen)
 	return (CF_OK);
 }
 
+static const plant_pager sg_pager = {
+	.login       = sg_login,
+	.send        = sg_send,
+	.auth_failed = sg_auth_failed,
+	.data        = "result_data",
+	.total       = "rowCount",
+	.list        = "pageList",
+	.item        = sg_station,
+	.what        = "POST /openapi/getPowerStationList",
+	.list_name   = "power station list",
+	.items       = "plants",
+	.total_name  = "rowCount",
+	.pages_of    = "power stations",
+};
+
 int
 sungrow_plants(ingest_call *c, plant_list *out, char *err, size_t errlen)
 {
-	cf_http_response rs  = { 0 };
-	cJSON           *doc = NULL;
-	const cJSON     *d, *list, *s;
-	sg_page          p     = { 1 };
-	int              again = 0, rv = CF_OK;
-
-	memset(out, 0, sizeof(*out));
-	for (; p.page <= SG_MAX_PAGES; p.page++) {
-		int64_t total, from = (p.page - 1) * PLANT_PAGE_SIZE, n, want;
-
-		rv = ingest_authed(c, sg_login, sg_send, sg_auth_failed, &p,
-		    &rs, &doc, err, errlen);
-		if (rv != CF_OK) {
-			break;
-		}
-		out->pages++;
-		d     = cJSON_GetObjectItemCaseSensitive(doc, "result_data");
-		total = ingest_json_int(d, "rowCount", -1);
-		list  = cJSON_GetObjectItemCaseSensitive(d, "pageList");
-		if (total < 0 || (list != NULL && !cJSON_IsArray(list))) {
-			cf_errf(err, errlen,
-			    "sungrow: POST /openapi/getPowerStationList: the "
-			    "answer has no rowCount or no pageList array");
-			rv = CF_EPROTO;
-			break;
-		}
-		n    = cJSON_GetArraySize(list);
-		want = total - from < PLANT_PAGE_SIZE ? total - from
-		                                      : PLANT_PAGE_SIZE;
-		if (want < 0) {
-			want = 0;
-		}
-		if (n < want) {
-			/* Shorter than rowCount promises: ask once more. */
-			if (!again) {
-				again = 1;
-				out->short_pages++;
-				p.page--;
-				cJSON_Delete(doc);
-				doc = NULL;
-				cf_http_response_free(&rs);
-				continue;
-			}
-			cf_errf(err, errlen,
-			    "sungrow: page %" PRId64 " of the power station "
-			    "list has %" PRId64
-			    " plants where rowCount (%" PRId64
-			    ") promises %" PRId64 ", twice (partial answer)",
-			    p.page, n, total, want);
-			rv = CF_EPROTO;
-			break;
-		}
-		again      = 0;
-		out->total = total;
-		cJSON_ArrayForEach(s, list)
-		{
-			if ((rv = sg_station(s, out, err, errlen)) != CF_OK) {
-				break;
-			}
-		}
-		cJSON_Delete(doc);
-		doc = NULL;
-		cf_http_response_free(&rs);
-		if (rv != CF_OK || n == 0 || from + n >= total) {
-			break;
-		}
-	}
-	if (rv == CF_OK && p.page > SG_MAX_PAGES) {
-		cf_errf(err, errlen,
-		    "sungrow: more than %d pages of power stations",
-		    SG_MAX_PAGES);
-		rv = CF_ETOOBIG;
-	}
-	cJSON_Delete(doc);
-	cf_http_response_free(&rs);
-	return (rv);
+	return (plant_walk(c, &sg_pager, out, err, errlen));
 }

@@ -50,24 +50,17 @@
 
 #define TESLA_SPAN_MS (24 * 3600 * 1000LL)
 
-static const char *const oauth_fields[]
-    = { "error", "error_description", NULL };
 static const char *const api_fields[] = { "error", "error_description", NULL };
 
+/* energy_grant_fn: one grant with refresh token rt at the token host. */
 static int
-tesla_grant(ingest_call *c, const char *client, const char *rt, char *err,
-    size_t errlen)
+tesla_grant(ingest_call *c, const char *rt, char *err, size_t errlen)
 {
 	const char *pairs[]  = { "grant_type", "refresh_token", "client_id",
-		 client, "refresh_token", rt, NULL };
+		 ingest_cred(c, "client_id"), "refresh_token", rt, NULL };
 	const char *auth_url = ingest_cred(c, "auth_url");
-	char       *body     = NULL;
-	char        url[1024], why[256];
-	cf_http_response rs  = { 0 };
-	cJSON           *doc = NULL;
-	const char      *at, *nrt;
-	int64_t          exp_s;
-	int              rv;
+	char        url[1024];
+	int         rv;
 
 	if ((rv = ingest_url(url, sizeof(url),
 	         auth_url != NULL ? auth_url : c->base_url,
@@ -76,98 +69,27 @@ tesla_grant(ingest_call *c, const char *client, const char *rt, char *err,
 		cf_errf(err, errlen, "tesla: token URL is too long");
 		return (rv);
 	}
-	if ((rv = cf_http_form(&body, pairs)) != CF_OK) {
-		cf_errf(err, errlen, "tesla: out of memory");
-		return (rv);
-	}
-	{
-		const char     *hdrs[] = { "Accept: application/json", NULL };
-		cf_http_request rq     = { .method = "POST",
-			    .url                   = url,
-			    .headers               = hdrs,
-			    .body                  = body,
-			    .body_len              = strlen(body),
-			    .content_type = "application/x-www-form-urlencoded" };
-		rv = ingest_http_json(c, &rq, &rs, &doc, err, errlen);
-	}
-	if (rv == CF_EPROTO && rs.status >= 400) {
-		cf_errf(err, errlen, "%s: refused: %s", rs.what,
-		    energy_refusal(why, sizeof(why), &rs, doc, oauth_fields));
-		goto out;
-	}
-	if (rv != CF_OK) {
-		goto out;
-	}
-	at    = ingest_json_str(doc, "access_token");
-	nrt   = ingest_json_str(doc, "refresh_token");
-	exp_s = ingest_json_int(doc, "expires_in", 0);
-	if (at == NULL || at[0] == '\0') {
-		cf_errf(err, errlen, "%s: the answer has no access_token",
-		    rs.what);
-		rv = CF_EPROTO;
-		goto out;
-	}
-	rv = ingest_token_set(c->token, at,
-	    nrt != NULL && nrt[0] != '\0' ? nrt : NULL,
-	    exp_s > 0 ? cf_time_now_ms() + exp_s * 1000 : 0);
-	if (rv != CF_OK) {
-		cf_errf(err, errlen, "tesla: out of memory");
-	}
-out:
-	ingest_json_wipe(doc);
-	energy_response_wipe(&rs);
-	energy_secret_free(body);
-	return (rv);
+	return (energy_oauth_refresh(c, url, NULL, pairs, err, errlen));
 }
 
 /* ingest_login_fn: the stored refresh token, else the credentials'. */
 static int
 tesla_login(ingest_call *c, char *err, size_t errlen)
 {
-	const char *client = ingest_cred(c, "client_id");
-	const char *first  = ingest_cred(c, "refresh_token");
-	const char *stored = c->token->refresh;
-	int         rv;
-
-	if (client == NULL) {
+	if (ingest_cred(c, "client_id") == NULL) {
 		cf_errf(err, errlen, "tesla: the credentials lack client_id");
 		return (CF_EINVAL);
 	}
-	if (stored == NULL && first == NULL) {
-		cf_errf(err, errlen,
-		    "tesla: no refresh token (credentials: refresh_token)");
-		return (CF_EINVAL);
-	}
-	rv = tesla_grant(
-	    c, client, stored != NULL ? stored : first, err, errlen);
-	/* Authorised again since the stored token died: try the new one. */
-	if (rv == CF_EPROTO && stored != NULL && first != NULL
-	    && strcmp(stored, first) != 0) {
-		rv = tesla_grant(c, client, first, err, errlen);
-	}
-	return (rv);
+	return (energy_refresh_login(c, tesla_grant, err, errlen));
 }
 
+/* ingest_send_fn: GET arg (a URL) with the access token. */
 static int
 tesla_send(ingest_call *c, void *arg, cf_http_response *rs, cJSON **doc,
     char *err, size_t errlen)
 {
-	char *auth = energy_bearer(c->token->access);
-	int   rv;
-
-	if (auth == NULL) {
-		cf_errf(err, errlen, "tesla: out of memory");
-		return (CF_ENOMEM);
-	}
-	{
-		const char *hdrs[]
-		    = { auth, "Accept: application/json", NULL };
-		cf_http_request rq
-		    = { .method = "GET", .url = arg, .headers = hdrs };
-		rv = ingest_http_json(c, &rq, rs, doc, err, errlen);
-	}
-	energy_secret_free(auth);
-	return (rv);
+	return (energy_get(
+	    c, arg, c->token->access, api_fields, rs, doc, err, errlen));
 }
 
 /* The sum of the named fields present in e (Wh); NAN if none is. */
@@ -222,8 +144,7 @@ tesla_chunk(
     energy_fetch *f, void *ctx, energy_chunk *ch, char *err, size_t errlen)
 {
 	ingest_call *c = f->call;
-	char         path[256], url[1024], why[256], sd[40], ed[40];
-	char        *q = NULL;
+	char         path[256], url[1024], sd[40], ed[40];
 	const char  *pairs[]
 	    = { "kind", "energy", "period", "day", "start_date", sd,
 		      "end_date", ed, "time_zone", "Etc/UTC", NULL };
@@ -236,23 +157,14 @@ tesla_chunk(
 	ingest_time_format(ed, sizeof(ed), ch->t1);
 	snprintf(path, sizeof(path), "/api/1/energy_sites/%s/calendar_history",
 	    f->site_id);
-	if ((rv = cf_http_form(&q, pairs)) != CF_OK
-	    || (rv = ingest_url(url, sizeof(url), c->base_url, path)) != CF_OK
-	    || strlen(url) + strlen(q) + 2 > sizeof(url)) {
-		free(q);
+	if ((rv = ingest_url_query(url, sizeof(url), c->base_url, path, pairs))
+	    != CF_OK) {
 		cf_errf(err, errlen, "tesla: request too long");
-		return (rv != CF_OK ? rv : CF_ETOOBIG);
+		return (rv);
 	}
-	strcat(url, "?");
-	strcat(url, q);
-	free(q);
 	f->requests++;
 	rv = ingest_authed(c, tesla_login, tesla_send, ingest_auth_failed_401,
 	    url, &rs, &doc, err, errlen);
-	if (rv == CF_EPROTO && rs.status >= 400) {
-		cf_errf(err, errlen, "%s: %s", rs.what,
-		    energy_refusal(why, sizeof(why), &rs, doc, api_fields));
-	}
 	if (rv != CF_OK) {
 		goto out;
 	}

@@ -46,33 +46,15 @@ static int
 ua_get(energy_fetch *f, const char *url, cf_http_response *rs, cJSON **doc,
     char *err, size_t errlen)
 {
-	ingest_call *c     = f->call;
-	const char  *token = ingest_cred(c, "token");
-	char        *auth, why[256];
-	int          rv;
+	const char *token = ingest_cred(f->call, "token");
 
 	if (token == NULL) {
 		cf_errf(err, errlen, "utilityapi: the credentials lack token");
 		return (CF_EINVAL);
 	}
-	if ((auth = energy_bearer(token)) == NULL) {
-		cf_errf(err, errlen, "utilityapi: out of memory");
-		return (CF_ENOMEM);
-	}
-	{
-		const char *hdrs[]
-		    = { auth, "Accept: application/json", NULL };
-		cf_http_request rq
-		    = { .method = "GET", .url = url, .headers = hdrs };
-		f->requests++;
-		rv = ingest_http_json(c, &rq, rs, doc, err, errlen);
-	}
-	energy_secret_free(auth);
-	if (rv == CF_EPROTO && rs->status >= 400) {
-		cf_errf(err, errlen, "%s: %s", rs->what,
-		    energy_refusal(why, sizeof(why), rs, *doc, ua_fields));
-	}
-	return (rv);
+	f->requests++;
+	return (
+	    energy_get(f->call, url, token, ua_fields, rs, doc, err, errlen));
 }
 
 /* Puts one reading; returns its end (ms), or -1 if it is not one. */
@@ -127,7 +109,6 @@ ua_chunk(
 {
 	ingest_call *c = f->call;
 	char         st[40], en[40], url[2048];
-	char        *q       = NULL;
 	const char  *pairs[] = { "meters", f->site_id, "start", st, "end", en,
 		 "limit", UA_LIMIT, NULL };
 	cf_http_response rs  = { 0 };
@@ -142,18 +123,12 @@ ua_chunk(
 	}
 	ingest_time_format(st, sizeof(st), ch->t0);
 	ingest_time_format(en, sizeof(en), ch->t1);
-	if ((rv = cf_http_form(&q, pairs)) != CF_OK
-	    || (rv = ingest_url(
-	            url, sizeof(url), c->base_url, "/api/v2/intervals"))
-	        != CF_OK
-	    || strlen(url) + strlen(q) + 2 > sizeof(url)) {
-		free(q);
+	if ((rv = ingest_url_query(
+	         url, sizeof(url), c->base_url, "/api/v2/intervals", pairs))
+	    != CF_OK) {
 		cf_errf(err, errlen, "utilityapi: request too long");
-		return (rv != CF_OK ? rv : CF_ETOOBIG);
+		return (rv);
 	}
-	strcat(url, "?");
-	strcat(url, q);
-	free(q);
 	for (;;) {
 		const cJSON *blocks, *b, *r, *next;
 		if ((rv = ua_get(f, url, &rs, &doc, err, errlen)) != CF_OK) {

@@ -46,43 +46,31 @@ typedef struct cs_region {
 } cs_region;
 
 static int
+cs_read_row(const PGresult *res, int i, void *elem)
+{
+	cs_region *r   = elem;
+	char     **f[] = { &r->key, &r->region, &r->zone };
+
+	return (ingest_pg_dups(res, i, 0, f, 3));
+}
+
+static int
 cs_load(const ingest *in, cf_pg *pg, cs_region **out, size_t *n, char *err,
     size_t errlen)
 {
-	char       sql[768];
-	PGresult  *res = NULL;
-	cs_region *r;
-	int        rv, rows;
+	char  sql[768];
+	void *r;
+	int   rv;
 
-	*out = NULL;
-	*n   = 0;
 	snprintf(sql, sizeof(sql),
 	    "SELECT COALESCE(NULLIF(grid_region, ''), NULLIF(grid_zone, '')), "
 	    "max(NULLIF(grid_region, '')), min(NULLIF(grid_zone, '')) "
 	    "FROM %s.sources WHERE active AND COALESCE(NULLIF(grid_region, "
 	    "''), NULLIF(grid_zone, '')) IS NOT NULL GROUP BY 1 ORDER BY 1",
 	    in->schema);
-	if ((rv = cf_pg_exec(pg, sql, 0, NULL, &res, err, errlen)) != CF_OK) {
-		return (rv);
-	}
-	rows = PQntuples(res);
-	if ((r = calloc((size_t) rows + 1, sizeof(*r))) == NULL) {
-		PQclear(res);
-		return (CF_ENOMEM);
-	}
-	for (int i = 0; i < rows; i++) {
-		char **f[] = { &r[i].key, &r[i].region, &r[i].zone };
-		for (int k = 0; k < 3; k++) {
-			if (!PQgetisnull(res, i, k)
-			    && (*f[k] = strdup(PQgetvalue(res, i, k)))
-			        == NULL) {
-				rv = CF_ENOMEM;
-			}
-		}
-	}
-	PQclear(res);
+	rv = ingest_rows_load(
+	    pg, sql, sizeof(cs_region), cs_read_row, &r, n, err, errlen);
 	*out = r;
-	*n   = (size_t) rows;
 	return (rv);
 }
 
@@ -119,7 +107,6 @@ cs_store(const ingest *in, cf_pg *pg, const char *key,
 	cJSON        *a = cJSON_CreateArray();
 	char         *text;
 	const char   *p[6];
-	PGresult     *res = NULL;
 	carbon_point *pts;
 	size_t        n = 0;
 	int           rv;
@@ -188,20 +175,10 @@ cs_store(const ingest *in, cf_pg *pg, const char *key,
 	p[3] = f->unit;
 	p[4] = f->generated_ms != 0 ? gen : NULL;
 	p[5] = text;
-	rv   = cf_pg_exec_prepared(pg, sql, 6, p, &res, err, errlen);
+	rv   = ingest_upsert_counted(
+	      pg, sql, 6, p, created, updated, err, errlen);
 	free(text);
-	if (rv != CF_OK) {
-		return (rv);
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (PQgetvalue(res, i, 0)[0] == 't') {
-			(*created)++;
-		} else {
-			(*updated)++;
-		}
-	}
-	PQclear(res);
-	return (CF_OK);
+	return (rv);
 }
 
 /* What one run carries from region to region. */

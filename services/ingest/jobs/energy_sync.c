@@ -110,18 +110,29 @@ src_free(src_row *s)
 	}
 }
 
+static int
+src_read_row(const PGresult *res, int i, void *elem)
+{
+	src_row *v = elem;
+	char **f[] = { &v->id, &v->name, &v->vendor, &v->base_url, &v->site_id,
+		&v->sealed, &v->org };
+
+	v->cursor_ms = PQgetisnull(res, i, 7)
+	    ? -1
+	    : strtoll(PQgetvalue(res, i, 7), NULL, 10);
+	return (ingest_pg_dups(res, i, 0, f, 7));
+}
+
 /* The active sources, all organisations, in id order. */
 static int
 sources_load(
     ingest *in, cf_pg *pg, src_row **out, int *n, char *err, size_t errlen)
 {
-	char      sql[768];
-	PGresult *res = NULL;
-	src_row  *v;
-	int       rv, rows;
+	char   sql[768];
+	void  *v;
+	size_t rows;
+	int    rv;
 
-	*out = NULL;
-	*n   = 0;
 	snprintf(sql, sizeof(sql),
 	    "SELECT s.id, s.name, s.vendor, s.base_url, s.site_id, "
 	    "s.credentials, o.name, "
@@ -129,42 +140,11 @@ sources_load(
 	    "FROM %s.sources s JOIN %s.organizations o ON o.id = s.org_id "
 	    "WHERE s.active ORDER BY s.id",
 	    in->schema, in->schema);
-	if ((rv = cf_pg_exec(pg, sql, 0, NULL, &res, err, errlen)) != CF_OK) {
-		return (rv);
-	}
-	rows = PQntuples(res);
-	if ((v = calloc((size_t) rows + 1, sizeof(*v))) == NULL) {
-		PQclear(res);
-		return (CF_ENOMEM);
-	}
-	for (int i = 0; i < rows; i++) {
-		v[i].id        = strdup(PQgetvalue(res, i, 0));
-		v[i].name      = strdup(PQgetvalue(res, i, 1));
-		v[i].vendor    = strdup(PQgetvalue(res, i, 2));
-		v[i].base_url  = strdup(PQgetvalue(res, i, 3));
-		v[i].site_id   = strdup(PQgetvalue(res, i, 4));
-		v[i].sealed    = strdup(PQgetvalue(res, i, 5));
-		v[i].org       = strdup(PQgetvalue(res, i, 6));
-		v[i].cursor_ms = PQgetisnull(res, i, 7)
-		    ? -1
-		    : strtoll(PQgetvalue(res, i, 7), NULL, 10);
-		if (v[i].id == NULL || v[i].name == NULL || v[i].vendor == NULL
-		    || v[i].base_url == NULL || v[i].site_id == NULL
-		    || v[i].sealed == NULL || v[i].org == NULL) {
-			for (int k = 0; k <= i; k++) {
-				src_free(&v[k]);
-			}
-			free(v);
-			/* The sealed column is ciphertext: no need to wipe
-			 * the result, but it goes at once. */
-			PQclear(res);
-			return (CF_ENOMEM);
-		}
-	}
-	PQclear(res);
+	rv = ingest_rows_load(
+	    pg, sql, sizeof(src_row), src_read_row, &v, &rows, err, errlen);
 	*out = v;
-	*n   = rows;
-	return (CF_OK);
+	*n   = (int) rows;
+	return (rv);
 }
 
 /* What one source's sync did. */
@@ -405,7 +385,7 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 	    || (rv = sources_load(in, pg, &src, &n, err, sizeof(err)))
 	        != CF_OK) {
 		cf_result_fail(res, "energy-sync: database: %s", err);
-		return (rv);
+		goto free_src;
 	}
 	if ((out = cJSON_CreateObject()) == NULL) {
 		rv = CF_ENOMEM;

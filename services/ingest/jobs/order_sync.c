@@ -535,54 +535,38 @@ os_store_free(os_store *s)
 	}
 }
 
-static char *
-os_dup(PGresult *r, int row, int col)
+static int
+os_read_row(const PGresult *r, int i, void *elem)
 {
-	return (
-	    PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col)));
+	os_store *s = elem;
+	char    **f[]
+	    = { &s->org_id, &s->org, &s->name, &s->base_url, &s->sealed };
+
+	s->id            = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	s->last_order_id = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+	return (ingest_pg_dups(r, i, 1, f, 5));
 }
 
 static int
 os_load(const ingest *in, cf_pg *pg, os_store **out, int *n, char *err,
     size_t errlen)
 {
-	char      sql[512];
-	PGresult *r;
-	os_store *s;
-	int       rv;
+	char   sql[512];
+	void  *s;
+	size_t rows;
+	int    rv;
 
-	*out = NULL;
-	*n   = 0;
 	snprintf(sql, sizeof(sql),
 	    "SELECT s.id, s.org_id, o.name, s.name, s.base_url, "
 	    "s.credentials, s.last_order_id FROM %s.stores s JOIN "
 	    "%s.organizations o ON o.id = s.org_id WHERE s.active ORDER BY "
 	    "s.id",
 	    in->schema, in->schema);
-	if ((rv = cf_pg_exec(pg, sql, 0, NULL, &r, err, errlen)) != CF_OK) {
-		return (rv);
-	}
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return (CF_OK);
-	}
-	if ((s = calloc((size_t) PQntuples(r), sizeof(*s))) == NULL) {
-		PQclear(r);
-		return (CF_ENOMEM);
-	}
-	for (int i = 0; i < PQntuples(r); i++) {
-		s[i].id            = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-		s[i].org_id        = os_dup(r, i, 1);
-		s[i].org           = os_dup(r, i, 2);
-		s[i].name          = os_dup(r, i, 3);
-		s[i].base_url      = os_dup(r, i, 4);
-		s[i].sealed        = os_dup(r, i, 5);
-		s[i].last_order_id = strtoll(PQgetvalue(r, i, 6), NULL, 10);
-	}
-	*n   = PQntuples(r);
+	rv = ingest_rows_load(
+	    pg, sql, sizeof(os_store), os_read_row, &s, &rows, err, errlen);
 	*out = s;
-	PQclear(r);
-	return (CF_OK);
+	*n   = (int) rows;
+	return (rv);
 }
 
 /* Records the store's outcome on its row (only what changed). */
@@ -698,6 +682,10 @@ order_sync_run(cf_run *run, cf_job_result *res)
 	    || (rv = os_load(in, pg, &stores, &n, err, sizeof(err)))
 	        != CF_OK) {
 		cf_result_fail(res, "database: %s", err);
+		for (int i = 0; i < n; i++) {
+			os_store_free(&stores[i]);
+		}
+		free(stores);
 		return (rv);
 	}
 	out = cJSON_CreateObject();

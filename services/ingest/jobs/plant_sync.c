@@ -158,7 +158,6 @@ ps_upsert_batch(const ingest *in, cf_pg *pg, const ps_vendor *v,
 	cJSON      *a = cJSON_CreateArray();
 	char       *text;
 	const char *p[3];
-	PGresult   *res = NULL;
 	int         rv;
 
 	if (a == NULL) {
@@ -230,20 +229,10 @@ ps_upsert_batch(const ingest *in, cf_pg *pg, const ps_vendor *v,
 	p[0] = v->id;
 	p[1] = v->org_id;
 	p[2] = text;
-	rv   = cf_pg_exec_prepared(pg, sql, 3, p, &res, err, errlen);
+	rv   = ingest_upsert_counted(
+	      pg, sql, 3, p, created, updated, err, errlen);
 	free(text);
-	if (rv != CF_OK) {
-		return (rv);
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (PQgetvalue(res, i, 0)[0] == 't') {
-			(*created)++;
-		} else {
-			(*updated)++;
-		}
-	}
-	PQclear(res);
-	return (CF_OK);
+	return (rv);
 }
 
 /* Every row of l in batches of PS_BATCH, in one transaction. */
@@ -430,44 +419,31 @@ ps_worker(void *arg)
 }
 
 static int
+ps_read_row(const PGresult *res, int i, void *elem)
+{
+	ps_vendor *v = elem;
+	char **f[]   = { &v->id, &v->name, &v->kind, &v->base_url, &v->sealed,
+		  &v->org_id, &v->org_name };
+
+	return (ingest_pg_dups(res, i, 0, f, 7));
+}
+
+static int
 ps_load(const ingest *in, cf_pg *pg, ps_vendor **out, size_t *n, char *err,
     size_t errlen)
 {
-	char       sql[512];
-	PGresult  *res = NULL;
-	ps_vendor *v;
-	int        rv, rows;
+	char  sql[512];
+	void *v;
+	int   rv;
 
-	*out = NULL;
-	*n   = 0;
 	snprintf(sql, sizeof(sql),
 	    "SELECT v.id, v.name, v.kind, v.base_url, v.credentials, "
 	    "v.org_id, o.name FROM %s.vendors v JOIN %s.organizations o "
 	    "ON o.id = v.org_id WHERE v.active ORDER BY v.id",
 	    in->schema, in->schema);
-	if ((rv = cf_pg_exec(pg, sql, 0, NULL, &res, err, errlen)) != CF_OK) {
-		return (rv);
-	}
-	rows = PQntuples(res);
-	if ((v = calloc((size_t) rows + 1, sizeof(*v))) == NULL) {
-		PQclear(res);
-		return (CF_ENOMEM);
-	}
-	for (int i = 0; i < rows; i++) {
-		char **f[]
-		    = { &v[i].id, &v[i].name, &v[i].kind, &v[i].base_url,
-			      &v[i].sealed, &v[i].org_id, &v[i].org_name };
-		for (int k = 0; k < 7; k++) {
-			if (!PQgetisnull(res, i, k)
-			    && (*f[k] = strdup(PQgetvalue(res, i, k)))
-			        == NULL) {
-				rv = CF_ENOMEM;
-			}
-		}
-	}
-	PQclear(res);
+	rv = ingest_rows_load(
+	    pg, sql, sizeof(ps_vendor), ps_read_row, &v, n, err, errlen);
 	*out = v;
-	*n   = (size_t) rows;
 	return (rv);
 }
 

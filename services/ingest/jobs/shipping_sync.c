@@ -315,13 +315,6 @@ ss_open_free(ss_open *o, size_t n)
 	free(o);
 }
 
-static char *
-ss_dup(PGresult *r, int row, int col)
-{
-	return (
-	    PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col)));
-}
-
 /* The open orders, sorted by reference; *oldest_ms their oldest order
  * time (0 when one has none). */
 static int
@@ -367,9 +360,9 @@ ss_load(const ingest *in, cf_pg *pg, ss_open **out, size_t *n,
 			continue;
 		}
 		e->id       = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-		e->status   = ss_dup(r, i, 2);
-		e->vstatus  = ss_dup(r, i, 3);
-		e->tracking = ss_dup(r, i, 4);
+		e->status   = ingest_pg_dup(r, i, 2);
+		e->vstatus  = ingest_pg_dup(r, i, 3);
+		e->tracking = ingest_pg_dup(r, i, 4);
 		e->upd_ms   = strtoll(PQgetvalue(r, i, 5), NULL, 10);
 		atomic_init(&e->seen, 0);
 		at = strtoll(PQgetvalue(r, i, 6), NULL, 10);
