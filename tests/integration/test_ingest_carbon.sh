@@ -220,6 +220,45 @@ run_job carbon-sync 90
 	ok "only DE failing (Electricity Maps 500): the run succeeds, DE's error '$(reg DE errors | cut -c1-90)'" || bad "one failed: $RUN_STATUS $(result '(j["succeeded"], j["failed"])')"
 sim_clear
 
+# ---- WattTime's token and slow answers -----------------------------------------------------------
+# expired_token: the stored token is refused once; a new login, stored,
+# and the forecast still comes from WattTime.
+r0=$(sql "SELECT refreshes FROM $S.tokens WHERE owner = 'provider' AND owner_key = 'watttime'")
+l0=$(route watttime "GET /login")
+sim_fault watttime '{"mode":"expired_token","count":1}'
+run_job carbon-sync 90
+r1=$(sql "SELECT refreshes FROM $S.tokens WHERE owner = 'provider' AND owner_key = 'watttime'")
+if [ "$RUN_STATUS" = succeeded ] && [ "$(reg CAISO_NORTH provider)" = watttime ] && [ "$(route watttime "GET /login")" -gt "$l0" ] &&
+	[ "$r1" -gt "$r0" ]; then
+	ok "WattTime token expired: logged in again, stored (refreshes $r0 -> $r1), forecast from WattTime"
+else
+	bad "expired token: $RUN_STATUS $(reg CAISO_NORTH provider) logins $l0 -> $(route watttime "GET /login") refreshes $r0 -> $r1"
+fi
+sim_clear
+# revoked_token: the login itself is refused while armed: Electricity Maps,
+# saying why.
+sim_fault watttime '{"mode":"revoked_token","count":0}'
+run_job carbon-sync 90
+fb=$(reg CAISO_NORTH fallback)
+[ "$RUN_STATUS" = succeeded ] && [ "$(reg CAISO_NORTH provider)" = electricitymaps ] && [ -n "$fb" ] && [ "$fb" != None ] &&
+	ok "WattTime token revoked: Electricity Maps, reason '${fb:0:100}'" || bad "revoked: $RUN_STATUS $(reg CAISO_NORTH provider) '$fb'"
+sim_clear
+# slow beyond the timeout (2 s in ingest_lib): Electricity Maps.
+sim_fault watttime '{"mode":"slow","count":0,"delay_ms":3000}'
+run_job carbon-sync 120
+fb=$(reg PJM fallback)
+[ "$RUN_STATUS" = succeeded ] && [ "$(reg PJM provider)" = electricitymaps ] && echo "$fb" | grep -qi 'timed out' &&
+	ok "WattTime slower than the timeout: Electricity Maps, reason '${fb:0:100}'" || bad "slow: $RUN_STATUS $(reg PJM provider) '$fb'"
+sim_clear
+# partial_page: a forecast shorter than its horizon is stored as sent and
+# said so in the region's note.
+sim_fault watttime '{"mode":"partial_page","count":1}'
+run_job carbon-sync 90
+notes=$(jq_py "$RUN_RESULT" "' '.join(str(x.get('note', '')) for x in j['results'])")
+echo "$notes" | grep -q 'short forecast: 144 of the 288' && ok "a short WattTime forecast is stored and noted: '${notes:0:110}'" ||
+	bad "partial forecast: $RUN_STATUS '$notes'"
+sim_clear
+
 # ---- secrets never in the log or the run records -------------------------------------------------
 sql "SELECT coalesce(result::text, '') || coalesce(error, '') FROM $S.job_runs" >"$T/runs.txt"
 leaks=""

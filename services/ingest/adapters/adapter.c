@@ -79,12 +79,16 @@ ingest_basic_header(const char *user, const char *password)
 	char  *b64  = malloc(4 * ((n + 2) / 3) + 1);
 	char  *h    = NULL;
 
-	if (pair != NULL && b64 != NULL) {
-		snprintf(pair, n, "%s:%s", user, password);
-		EVP_EncodeBlock((unsigned char *) b64,
-		    (const unsigned char *) pair, (int) n - 1);
-		h = ingest_header("Authorization: Basic ", b64);
+	if (pair == NULL || b64 == NULL) {
+		/* Nothing was written into either yet. */
+		free(pair);
+		free(b64);
+		return (NULL);
 	}
+	snprintf(pair, n, "%s:%s", user, password);
+	EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) pair,
+	    (int) n - 1);
+	h = ingest_header("Authorization: Basic ", b64);
 	ingest_secret_free(pair);
 	ingest_secret_free(b64);
 	return (h);
