@@ -78,6 +78,11 @@ static const cf_config_item ingest_table[] = {
 	    "checks it."),
 	CF_CFG_INT("CRONFLEET_PLANT_SYNC_CONCURRENCY", 1, 32, "5", ingest_cfg,
 	    plant_concurrency, "Plant vendors synced at once."),
+	CF_CFG_INT("CRONFLEET_ENERGY_SYNC_CONCURRENCY", 1, 32, "5", ingest_cfg,
+	    energy_concurrency,
+	    "Energy sources energy-sync syncs at once (each on its own "
+	    "database connection; vendor requests still share "
+	    "CRONFLEET_INGEST_MAX_IN_FLIGHT)."),
 	CF_SECRET_CFG_ITEMS(ingest_cfg, secret_key, secret_key_previous),
 };
 

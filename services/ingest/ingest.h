@@ -52,6 +52,7 @@ typedef struct ingest_cfg {
 	bool    plant_sync_enabled;  /* ENABLE_PLANT_SYNC_CRON (true) */
 	char   *plant_sync_schedule; /* PLANT_SYNC_CRON_SCHEDULE (* / 15) */
 	int64_t plant_concurrency;   /* CRONFLEET_PLANT_SYNC_CONCURRENCY (5) */
+	int64_t energy_concurrency; /* CRONFLEET_ENERGY_SYNC_CONCURRENCY (5) */
 	/* Keys sealing credentials and tokens (CF_SECRET_CFG_ITEMS). */
 	char *secret_key;
 	char *secret_key_previous;
@@ -240,6 +241,20 @@ int ingest_pg_dups(
 int ingest_upsert_counted(cf_pg *pg, const char *sql, int nparams,
     const char *const *params, int64_t *created, int64_t *updated, char *err,
     size_t errlen);
+
+/*
+ * Runs fn(arg, i, pg, pg_err) for each unit i in 0..n-1 on up to
+ * nthreads threads (at least one; never more than n), each with a
+ * PostgreSQL connection of its own (pg NULL and pg_err saying why when
+ * it could not be opened: fn records that as the unit's failure). A
+ * thread takes the next unit only while the run is not cancelled; units
+ * never taken get no call (the caller finds them unmarked). Returns when
+ * every thread has ended.
+ */
+typedef void (*ingest_unit_fn)(
+    void *arg, size_t i, cf_pg *pg, const char *pg_err);
+void ingest_parallel(cf_run *run, const ingest *in, size_t n, int nthreads,
+    ingest_unit_fn fn, void *arg);
 
 /* ---- jobs: jobs/<name>.c --------------------------------------------------
  */

@@ -1,8 +1,12 @@
 /*
  * jobs_util.c - what the sync jobs (jobs/) share: their units (sources,
  * vendors, regions) read into arrays, text columns copied, and the
- * JSON-array upserts that count what they created and what they changed.
+ * JSON-array upserts that count what they created and what they changed,
+ * and a small pool that syncs units side by side.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,4 +92,70 @@ ingest_upsert_counted(cf_pg *pg, const char *sql, int nparams,
 	}
 	PQclear(res);
 	return (CF_OK);
+}
+
+/* ---- units side by side ------------------------------------------------- */
+
+typedef struct par_job {
+	cf_run        *run;
+	const ingest  *in;
+	size_t         n;
+	atomic_size_t  next;
+	ingest_unit_fn fn;
+	void          *arg;
+} par_job;
+
+static void *
+par_worker(void *arg)
+{
+	par_job *j        = arg;
+	cf_pg   *pg       = NULL;
+	char     err[512] = "";
+
+	if (cf_pg_open(&pg, j->in->database_url, err, sizeof(err)) != CF_OK) {
+		pg = NULL;
+	}
+	for (;;) {
+		size_t i;
+
+		if (cf_run_cancelled(j->run)) {
+			break;
+		}
+		if ((i = atomic_fetch_add(&j->next, 1)) >= j->n) {
+			break;
+		}
+		j->fn(j->arg, i, pg, err);
+	}
+	cf_pg_close(pg);
+	return (NULL);
+}
+
+void
+ingest_parallel(cf_run *run, const ingest *in, size_t n, int nthreads,
+    ingest_unit_fn fn, void *arg)
+{
+	pthread_t th[32];
+	size_t    started = 0, want;
+	par_job   j = { .run = run, .in = in, .n = n, .fn = fn, .arg = arg };
+
+	atomic_init(&j.next, 0);
+	want = nthreads < 1 ? 1 : (size_t) nthreads;
+	if (want > n) {
+		want = n;
+	}
+	if (want > sizeof(th) / sizeof(th[0])) {
+		want = sizeof(th) / sizeof(th[0]);
+	}
+	/* The first unit's thread is this one: one fewer to start. */
+	for (; started + 1 < want; started++) {
+		if (pthread_create(&th[started], NULL, par_worker, &j) != 0) {
+			break;
+		}
+	}
+	if (n > 0) {
+		par_worker(&j);
+	}
+	for (size_t i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+	}
 }

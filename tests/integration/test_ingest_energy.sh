@@ -362,6 +362,16 @@ le=$(sql "SELECT last_error FROM $S.sources WHERE id = $TS1")
 	echo "$e" | grep -q "source $TS1 (Org B $R/tesla-1, tesla)" && echo "$e" | grep -qi "time" && [ "$le" = "$e" ] &&
 	ok "slow Tesla (2.5 s, timeout 1 s): the run succeeded with failed=1, the others synced; error: $e" ||
 	bad "slow: $(run_status "$f") $r; last_error $le"
+# Side by side: the four others (ids before and after Tesla's) were all
+# synced before the slow one gave up: none waited for it.
+rid=$(sql "SELECT run_id FROM $S.job_runs WHERE fire_id = '$f' ORDER BY attempt DESC LIMIT 1")
+lines=$(grep -n "\"run_id\":\"$rid\"" "$T/ingest.log")
+l_fail=$(echo "$lines" | grep 'energy-sync: source failed' | grep "\"source\":\"$TS1\"" | head -1 | cut -d: -f1)
+after=$(echo "$lines" | grep 'energy-sync: source synced' | awk -F: -v l="${l_fail:-0}" '$1 > l' | wc -l)
+before=$(echo "$lines" | grep -c 'energy-sync: source synced')
+[ -n "$l_fail" ] && [ "$before" = 4 ] && [ "$after" = 0 ] &&
+	ok "sources synced side by side: the 4 others were done before the slow Tesla failed" ||
+	bad "side by side: fail line ${l_fail:-none}, $before synced, $after after it"
 clear_faults
 
 # ---- malformed JSON: a clear error -----------------------------------------

@@ -3,7 +3,10 @@
  * energy source of every organisation (Enphase, SolarEdge, Tesla,
  * UtilityAPI), incrementally from each source's cursor.
  *
- * Per source, in id order:
+ * Sources are synced side by side, CRONFLEET_ENERGY_SYNC_CONCURRENCY (5)
+ * at once, each on a database connection of its own (a slow vendor then
+ * delays only its own sources); vendor requests still share the client's
+ * in-flight limit. The result lists them in id order. Per source:
  *  - the range: from sources.cursor_at (the start of the newest interval
  *    stored: it is read again, so a reading the vendor revised is
  *    replaced) or, for a new source, the fire's time less
@@ -149,6 +152,7 @@ sources_load(
 
 /* What one source's sync did. */
 typedef struct src_result {
+	int     done; /* synced or failed (0: never taken, run cancelled) */
 	int     ok;
 	int64_t since, rows, inserted, updated;
 	int     requests, short_answers, refreshed;
@@ -329,6 +333,37 @@ done:
 	free(k.rows);
 }
 
+/* The sources of one run, synced side by side (ingest_parallel). */
+typedef struct es_run {
+	cf_run        *run;
+	ingest        *in;
+	const src_row *src;
+	src_result    *res;
+	int64_t        until;
+} es_run;
+
+static void
+es_unit(void *arg, size_t i, cf_pg *pg, const char *pg_err)
+{
+	es_run        *e = arg;
+	const src_row *s = &e->src[i];
+	src_result    *r = &e->res[i];
+
+	if (pg == NULL) {
+		snprintf(r->error, sizeof(r->error),
+		    "source %s (%s/%s, %s): database: %s", s->id, s->org,
+		    s->name, s->vendor, pg_err);
+	} else {
+		source_sync(e->run, e->in, pg, s, e->until, r);
+		if (r->ok) {
+			cf_log_kv(CF_LOG_INFO, e->run->job, e->run->run_id,
+			    "energy-sync: source synced", "source", s->id,
+			    "vendor", s->vendor, NULL);
+		}
+	}
+	r->done = 1;
+}
+
 static cJSON *
 result_entry(const src_row *s, const src_result *r)
 {
@@ -367,13 +402,14 @@ result_entry(const src_row *s, const src_result *r)
 int
 energy_sync_run(cf_run *run, cf_job_result *res)
 {
-	ingest  *in  = run->ctx;
-	cf_pg   *pg  = NULL;
-	src_row *src = NULL;
-	cJSON   *out, *list;
-	char     err[512], t[40], first[800] = "";
-	int64_t  t0 = cf_time_now_ms(), until, ins = 0, upd = 0, rows = 0;
-	int      n = 0, synced = 0, failed = 0, rv, i;
+	ingest     *in  = run->ctx;
+	cf_pg      *pg  = NULL;
+	src_row    *src = NULL;
+	cJSON      *out, *list;
+	char        err[512], t[40], first[800] = "";
+	int64_t     t0 = cf_time_now_ms(), until, ins = 0, upd = 0, rows = 0;
+	int         n = 0, synced = 0, failed = 0, todo = 0, rv, i;
+	src_result *rs = NULL;
 
 	/* The fire's time (a re-run asks for the same range), never the
 	 * future. */
@@ -392,25 +428,42 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 		goto free_src;
 	}
 	list = cJSON_CreateArray();
+	if (n > 0 && (rs = calloc((size_t) n, sizeof(*rs))) == NULL) {
+		cJSON_Delete(out);
+		cJSON_Delete(list);
+		cf_result_fail(res, "energy-sync: out of memory");
+		rv = CF_ENOMEM;
+		goto free_src;
+	}
+	{
+		es_run e = { .run = run,
+			.in       = in,
+			.src      = src,
+			.res      = rs,
+			.until    = until };
+		ingest_parallel(run, in, (size_t) n,
+		    (int) in->cfg->energy_concurrency, es_unit, &e);
+	}
+	/* Results in the sources' order, whatever order they ended in. */
 	for (i = 0; i < n; i++) {
-		src_result r = { 0 };
-		if (cf_run_cancelled(run)) {
-			break;
+		const src_result *r = &rs[i];
+		if (!r->done) {
+			continue;
 		}
-		source_sync(run, in, pg, &src[i], until, &r);
-		if (r.ok) {
+		if (r->ok) {
 			synced++;
 		} else {
 			failed++;
 			if (first[0] == '\0') {
-				snprintf(first, sizeof(first), "%s", r.error);
+				snprintf(first, sizeof(first), "%s", r->error);
 			}
 		}
-		ins += r.inserted;
-		upd += r.updated;
-		rows += r.rows;
-		cJSON_AddItemToArray(list, result_entry(&src[i], &r));
+		ins += r->inserted;
+		upd += r->updated;
+		rows += r->rows;
+		cJSON_AddItemToArray(list, result_entry(&src[i], r));
 	}
+	todo = n - synced - failed;
 	cJSON_AddNumberToObject(out, "sources", n);
 	cJSON_AddNumberToObject(out, "synced", synced);
 	cJSON_AddNumberToObject(out, "failed", failed);
@@ -419,7 +472,7 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 	cJSON_AddNumberToObject(out, "rows", (double) rows);
 	ingest_time_format(t, sizeof(t), until);
 	cJSON_AddStringToObject(out, "until", t);
-	if (i < n) {
+	if (todo > 0) {
 		cJSON_AddBoolToObject(out, "cancelled", 1);
 	}
 	cJSON_AddNumberToObject(
@@ -431,14 +484,15 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 		cf_result_fail(
 		    res, "energy-sync: all %d sources failed; %s", n, first);
 		rv = CF_EPROTO;
-	} else if (i < n) {
+	} else if (todo > 0) {
 		cf_result_fail(res,
 		    "energy-sync: cancelled after %d of %d "
 		    "sources",
-		    i, n);
+		    n - todo, n);
 		rv = CF_ECLOSED;
 	}
 free_src:
+	free(rs);
 	for (i = 0; i < n; i++) {
 		src_free(&src[i]);
 	}
