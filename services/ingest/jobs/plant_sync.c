@@ -25,8 +25,6 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +63,6 @@ typedef struct ps_job {
 	const ingest *in;
 	ps_vendor    *v;
 	size_t        n;
-	atomic_size_t next;
 } ps_job;
 
 static const ps_adapter *
@@ -385,37 +382,18 @@ out:
 	ingest_json_wipe(creds);
 }
 
-/* A sync thread: takes vendors off the list until none is left. */
-static void *
-ps_worker(void *arg)
+/* One vendor, on one of ingest_parallel's threads. */
+static void
+ps_unit(void *arg, size_t i, cf_pg *pg, const char *pg_err)
 {
-	ps_job *j  = arg;
-	cf_pg  *pg = NULL;
-	char    err[512];
-	int     rv;
+	ps_job    *j = arg;
+	ps_vendor *v = &j->v[i];
 
-	rv = cf_pg_open(&pg, j->in->database_url, err, sizeof(err));
-	for (;;) {
-		size_t     i = atomic_fetch_add(&j->next, 1);
-		ps_vendor *v;
-
-		if (i >= j->n) {
-			break;
-		}
-		v = &j->v[i];
-		if (rv != CF_OK) {
-			snprintf(
-			    v->error, sizeof(v->error), "database: %s", err);
-		} else if (cf_run_cancelled(j->run)) {
-			snprintf(v->error, sizeof(v->error),
-			    "not synced: the run was cancelled (timeout or "
-			    "shutdown)");
-		} else {
-			ps_sync_vendor(j, pg, v);
-		}
+	if (pg == NULL) {
+		snprintf(v->error, sizeof(v->error), "database: %s", pg_err);
+	} else {
+		ps_sync_vendor(j, pg, v);
 	}
-	cf_pg_close(pg);
-	return (NULL);
 }
 
 static int
@@ -518,8 +496,7 @@ plant_sync_run(cf_run *run, cf_job_result *res)
 	int64_t       t0 = cf_time_now_ms();
 	cf_pg        *pg;
 	ps_vendor    *v = NULL;
-	size_t        n = 0, nthreads, started = 0;
-	pthread_t     th[32];
+	size_t        n = 0;
 	ps_job        j;
 	cJSON        *sum;
 	char          err[512];
@@ -536,25 +513,15 @@ plant_sync_run(cf_run *run, cf_job_result *res)
 	j.in  = in;
 	j.v   = v;
 	j.n   = n;
-	atomic_init(&j.next, 0);
-	nthreads = (size_t) in->cfg->plant_concurrency;
-	if (nthreads > n) {
-		nthreads = n;
-	}
-	if (nthreads > sizeof(th) / sizeof(th[0])) {
-		nthreads = sizeof(th) / sizeof(th[0]);
-	}
-	for (; started < nthreads; started++) {
-		if (pthread_create(&th[started], NULL, ps_worker, &j) != 0) {
-			break;
+	ingest_parallel(
+	    run, in, n, (int) in->cfg->plant_concurrency, ps_unit, &j);
+	/* Vendors no thread took: the run was cancelled first. */
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].success && v[i].error[0] == '\0') {
+			snprintf(v[i].error, sizeof(v[i].error),
+			    "not synced: the run was cancelled (timeout or "
+			    "shutdown)");
 		}
-	}
-	if (started == 0 && n > 0) {
-		/* No thread to be had: one vendor after another here. */
-		ps_worker(&j);
-	}
-	for (size_t i = 0; i < started; i++) {
-		pthread_join(th[i], NULL);
 	}
 	sum = ps_summary(v, n, cf_time_now_ms() - t0, &ok, &bad);
 	if (sum == NULL || cf_result_json(res, sum) != CF_OK) {
