@@ -370,6 +370,26 @@ pg_result_err(cf_pg *pg, const PGresult *res, char *err, size_t errlen)
 		pg_seterr(pg, err, errlen, "PostgreSQL: %s", msg);
 }
 
+/*
+ * A statement the server refused: its SQLSTATE kept, err set, res freed,
+ * and the code (CF_EEXIST for a unique violation, CF_ETIMEDOUT for a
+ * cancelled statement, else CF_EDB).
+ */
+static int
+pg_refused(cf_pg *pg, PGresult *res, char *err, size_t errlen)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", st != NULL ? st : "");
+	pg_result_err(pg, res, err, errlen);
+	PQclear(res);
+	if (strcmp(pg->sqlstate, "23505") == 0)
+		return (CF_EEXIST);
+	if (strcmp(pg->sqlstate, "57014") == 0)
+		return (CF_ETIMEDOUT);
+	return (CF_EDB);
+}
+
 enum { PG_RUN_PARAMS = 0, PG_RUN_SCRIPT = 1, PG_RUN_PREPARED = 2 };
 
 /* FNV-1a of a statement's text: its prepared name. */
@@ -529,20 +549,11 @@ pg_run(cf_pg *pg, int script, const char *sql, int nparams,
 		return (CF_OK);
 	case PGRES_FATAL_ERROR:
 	case PGRES_NONFATAL_ERROR: {
-		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		const char *pos
 		    = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
-		snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s",
-		    st != NULL ? st : "");
 		if (errpos != NULL && pos != NULL)
 			*errpos = atoi(pos);
-		pg_result_err(pg, res, err, errlen);
-		PQclear(res);
-		if (strcmp(pg->sqlstate, "23505") == 0)
-			return (CF_EEXIST);
-		if (strcmp(pg->sqlstate, "57014") == 0)
-			return (CF_ETIMEDOUT);
-		return (CF_EDB);
+		return (pg_refused(pg, res, err, errlen));
 	}
 	default:
 		/* COPY and other protocol states are not supported here. */
@@ -756,8 +767,6 @@ cf_pg_sqlcat(char *sql, size_t len, size_t *off, const char *fmt, ...)
 static int
 pg_copy_fail(cf_pg *pg, PGresult *res, char *err, size_t errlen)
 {
-	const char *st;
-
 	if (PQstatus(pg->conn) != CONNECTION_OK || res == NULL) {
 		pg_seterr(pg, err, errlen, "PostgreSQL: connection lost during "
 		                           "COPY: %s",
@@ -768,15 +777,7 @@ pg_copy_fail(cf_pg *pg, PGresult *res, char *err, size_t errlen)
 		pg->locks    = 0;
 		return (CF_ECONN);
 	}
-	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", st != NULL ? st : "");
-	pg_result_err(pg, res, err, errlen);
-	PQclear(res);
-	if (strcmp(pg->sqlstate, "23505") == 0)
-		return (CF_EEXIST);
-	if (strcmp(pg->sqlstate, "57014") == 0)
-		return (CF_ETIMEDOUT);
-	return (CF_EDB);
+	return (pg_refused(pg, res, err, errlen));
 }
 
 int

@@ -408,7 +408,7 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 	cJSON      *out, *list;
 	char        err[512], t[40], first[800] = "";
 	int64_t     t0 = cf_time_now_ms(), until, ins = 0, upd = 0, rows = 0;
-	int         n = 0, synced = 0, failed = 0, todo = 0, rv, i;
+	int         n = 0, synced = 0, failed = 0, untaken = 0, rv, i;
 	src_result *rs = NULL;
 
 	/* The fire's time (a re-run asks for the same range), never the
@@ -463,7 +463,7 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 		rows += r->rows;
 		cJSON_AddItemToArray(list, result_entry(&src[i], r));
 	}
-	todo = n - synced - failed;
+	untaken = n - synced - failed;
 	cJSON_AddNumberToObject(out, "sources", n);
 	cJSON_AddNumberToObject(out, "synced", synced);
 	cJSON_AddNumberToObject(out, "failed", failed);
@@ -472,7 +472,7 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 	cJSON_AddNumberToObject(out, "rows", (double) rows);
 	ingest_time_format(t, sizeof(t), until);
 	cJSON_AddStringToObject(out, "until", t);
-	if (todo > 0) {
+	if (untaken > 0) {
 		cJSON_AddBoolToObject(out, "cancelled", 1);
 	}
 	cJSON_AddNumberToObject(
@@ -484,11 +484,11 @@ energy_sync_run(cf_run *run, cf_job_result *res)
 		cf_result_fail(
 		    res, "energy-sync: all %d sources failed; %s", n, first);
 		rv = CF_EPROTO;
-	} else if (todo > 0) {
+	} else if (untaken > 0) {
 		cf_result_fail(res,
 		    "energy-sync: cancelled after %d of %d "
 		    "sources",
-		    n - todo, n);
+		    n - untaken, n);
 		rv = CF_ECLOSED;
 	}
 free_src:
