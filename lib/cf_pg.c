@@ -380,7 +380,8 @@ pg_refused(cf_pg *pg, PGresult *res, char *err, size_t errlen)
 {
 	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", st != NULL ? st : "");
+	snprintf(
+	    pg->sqlstate, sizeof(pg->sqlstate), "%s", st != NULL ? st : "");
 	pg_result_err(pg, res, err, errlen);
 	PQclear(res);
 	if (strcmp(pg->sqlstate, "23505") == 0)
@@ -768,8 +769,9 @@ static int
 pg_copy_fail(cf_pg *pg, PGresult *res, char *err, size_t errlen)
 {
 	if (PQstatus(pg->conn) != CONNECTION_OK || res == NULL) {
-		pg_seterr(pg, err, errlen, "PostgreSQL: connection lost during "
-		                           "COPY: %s",
+		pg_seterr(pg, err, errlen,
+		    "PostgreSQL: connection lost during "
+		    "COPY: %s",
 		    PQerrorMessage(pg->conn));
 		PQclear(res);
 		pg->txn_lost = pg->in_txn;
@@ -809,14 +811,16 @@ cf_pg_copy_begin(cf_pg *pg, const char *sql, char *err, size_t errlen)
 }
 
 int
-cf_pg_copy_put(cf_pg *pg, const char *buf, size_t len, char *err, size_t errlen)
+cf_pg_copy_put(
+    cf_pg *pg, const char *buf, size_t len, char *err, size_t errlen)
 {
 	while (len > 0) {
 		int n = len > (size_t) INT_MAX ? INT_MAX : (int) len;
 
 		if (PQputCopyData(pg->conn, buf, n) != 1) {
-			pg_seterr(pg, err, errlen, "PostgreSQL: COPY data not "
-			                           "sent: %s",
+			pg_seterr(pg, err, errlen,
+			    "PostgreSQL: COPY data not "
+			    "sent: %s",
 			    PQerrorMessage(pg->conn));
 			if (PQstatus(pg->conn) != CONNECTION_OK) {
 				pg->txn_lost = pg->in_txn;

@@ -535,8 +535,8 @@ svc_run_on_start(cf_service *svc, const cf__svc_job *j)
 	k = (size_t) snprintf(var, sizeof(var), "CRONFLEET_JOB_");
 	for (const char *s = j->def->name; *s != '\0' && k + 1 < sizeof(var);
 	     s++) {
-		var[k++] = *s == '-' ? '_'
-		                     : (char) toupper((unsigned char) *s);
+		var[k++]
+		    = *s == '-' ? '_' : (char) toupper((unsigned char) *s);
 	}
 	snprintf(var + k, sizeof(var) - k, "_RUN_ON_START");
 	if ((v = getenv(var)) != NULL
@@ -558,7 +558,8 @@ svc_run_on_start(cf_service *svc, const cf__svc_job *j)
 	PQclear(res);
 	if (k > 0) {
 		cf_log_kv(CF_LOG_INFO, j->def->name, NULL,
-		    "run on start not needed: a run started in the last minute",
+		    "run on start not needed: a run started in the last "
+		    "minute",
 		    NULL);
 		return;
 	}
@@ -572,7 +573,8 @@ svc_run_on_start(cf_service *svc, const cf__svc_job *j)
 		    NULL);
 		return;
 	}
-	cf_log_kv(CF_LOG_INFO, j->def->name, NULL, "run on start: fired", NULL);
+	cf_log_kv(
+	    CF_LOG_INFO, j->def->name, NULL, "run on start: fired", NULL);
 }
 
 static void *

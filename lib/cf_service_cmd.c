@@ -441,8 +441,8 @@ cf__svc_handle(void *arg, const uint8_t *req, size_t len, uint8_t **reply,
 			}
 		}
 	} else if (svc->opts->commands == NULL
-	    || svc->opts->commands(svc->opts->ctx, cmd, &a.data, a.error,
-	           sizeof(a.error))
+	    || svc->opts->commands(
+	           svc->opts->ctx, cmd, &a.data, a.error, sizeof(a.error))
 	        == 0) {
 		snprintf(a.error, sizeof(a.error),
 		    "unknown command '%.40s' (%s answers: status, ping, jobs, "

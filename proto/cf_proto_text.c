@@ -164,8 +164,8 @@ text_split(char *line, char **words, char *err, size_t errlen)
 				return (-1);
 			}
 		} else if (n > 0 && (*p == '{' || *p == '[')) {
-			/* A JSON argument unquoted: the rest of the line, which
-			 * may hold spaces and quotes of its own. */
+			/* A JSON argument unquoted: the rest of the line,
+			 * which may hold spaces and quotes of its own. */
 			char *e = p + strlen(p);
 			w       = p;
 			while (e > p && is_blank(e[-1])) {

@@ -870,8 +870,7 @@ static const gw_route routes[] = {
 
 	/* Jobs. */
 	{ "GET", "/api/v1/jobs", 0, 0, VIEW, NULL, GETS, route_tasks },
-	{ "GET", "/api/v1/jobs/{job}", 0, 0, VIEW, NULL, GETS,
-	    gw_route_job },
+	{ "GET", "/api/v1/jobs/{job}", 0, 0, VIEW, NULL, GETS, gw_route_job },
 	{ "POST", "/api/v1/jobs/{job}/trigger", 0, 1, ADM, "trigger", "POST",
 	    gw_route_trigger },
 	{ "POST", "/api/v1/jobs/{job}/pause", 0, 1, ADM, "pause", "POST",

@@ -86,8 +86,8 @@ ingest_basic_header(const char *user, const char *password)
 		return (NULL);
 	}
 	snprintf(pair, n, "%s:%s", user, password);
-	EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) pair,
-	    (int) n - 1);
+	EVP_EncodeBlock(
+	    (unsigned char *) b64, (const unsigned char *) pair, (int) n - 1);
 	h = ingest_header("Authorization: Basic ", b64);
 	ingest_secret_free(pair);
 	ingest_secret_free(b64);
