@@ -447,28 +447,25 @@ pg_exec_prepared(
  * connection has been checked, and translates the outcome. See cf_pg.h
  * for the retry rules.
  */
-static int
-pg_run(cf_pg *pg, int script, const char *sql, int nparams,
-    const char *const *params, PGresult **res_out, int *errpos, char *err,
-    size_t errlen)
-{
-	PGresult *res;
-	int       rc;
+/* What pg_before() answers when sql is a ROLLBACK that has nothing left
+ * to roll back: the call is done. */
+#define PG_DONE (-1)
 
-	if (res_out != NULL)
-		*res_out = NULL;
-	if (errpos != NULL)
-		*errpos = 0;
-	pg->sqlstate[0] = '\0';
-	if (sql == NULL || nparams < 0 || (nparams > 0 && params == NULL)) {
-		pg_seterr(pg, err, errlen, "invalid statement arguments");
-		return (CF_EINVAL);
-	}
+/*
+ * Before a statement goes out: refuses anything but ROLLBACK after a
+ * transaction was lost with its connection, and reconnects a dead
+ * connection (CF_ECONN when that loses a transaction or advisory locks).
+ * CF_OK: send sql.
+ */
+static int
+pg_before(cf_pg *pg, const char *sql, char *err, size_t errlen)
+{
+	int rc;
 
 	if (pg->txn_lost) {
 		if (pg_is_rollback(sql)) {
 			pg->txn_lost = 0;
-			return (CF_OK);
+			return (PG_DONE);
 		}
 		pg_seterr(pg, err, errlen,
 		    "PostgreSQL: the connection was lost inside a "
@@ -491,7 +488,7 @@ pg_run(cf_pg *pg, int script, const char *sql, int nparams,
 		pg->in_txn = 0;
 		pg->locks  = 0;
 		if (had_txn && pg_is_rollback(sql))
-			return (CF_OK);
+			return (PG_DONE);
 		if (had_txn || had_locks) {
 			pg->txn_lost = had_txn;
 			pg_seterr(pg, err, errlen,
@@ -502,6 +499,30 @@ pg_run(cf_pg *pg, int script, const char *sql, int nparams,
 			return (CF_ECONN);
 		}
 	}
+
+	return (CF_OK);
+}
+
+static int
+pg_run(cf_pg *pg, int script, const char *sql, int nparams,
+    const char *const *params, PGresult **res_out, int *errpos, char *err,
+    size_t errlen)
+{
+	PGresult *res;
+	int       rc;
+
+	if (res_out != NULL)
+		*res_out = NULL;
+	if (errpos != NULL)
+		*errpos = 0;
+	pg->sqlstate[0] = '\0';
+	if (sql == NULL || nparams < 0 || (nparams > 0 && params == NULL)) {
+		pg_seterr(pg, err, errlen, "invalid statement arguments");
+		return (CF_EINVAL);
+	}
+
+	if ((rc = pg_before(pg, sql, err, errlen)) != CF_OK)
+		return (rc == PG_DONE ? CF_OK : rc);
 
 	if (script == PG_RUN_SCRIPT)
 		res = PQexec(pg->conn, sql);
@@ -786,13 +807,15 @@ int
 cf_pg_copy_begin(cf_pg *pg, const char *sql, char *err, size_t errlen)
 {
 	PGresult *res;
+	int       rv;
 
 	pg->sqlstate[0] = '\0';
-	if (sql == NULL || !pg->in_txn || pg->txn_lost) {
-		pg_seterr(pg, err, errlen,
-		    "COPY needs an open transaction (cf_pg_begin)");
+	if (sql == NULL) {
+		pg_seterr(pg, err, errlen, "invalid statement arguments");
 		return (CF_EINVAL);
 	}
+	if ((rv = pg_before(pg, sql, err, errlen)) != CF_OK)
+		return (rv == PG_DONE ? CF_EINVAL : rv);
 	res = PQexec(pg->conn, sql);
 	if (res != NULL && PQresultStatus(res) == PGRES_COPY_IN) {
 		PQclear(res);

@@ -99,15 +99,19 @@ const char *cf_pg_sqlstate(const cf_pg *pg);
 int cf_pg_ping(cf_pg *pg, char *err, size_t errlen);
 
 /*
- * COPY ... FROM STDIN, for bulk loads. Inside a transaction the caller
- * opened (cf_pg_begin): cf_pg_copy_begin() sends the COPY statement,
- * cf_pg_copy_put() streams data in the statement's format (libpq buffers
- * it; a full buffer waits for the server), cf_pg_copy_end() finishes (or,
- * with abort_reason not NULL, cancels: the statement then fails with that
- * text) and reads the outcome, *rows being what the server loaded (rows
- * may be NULL). Errors as for cf_pg_exec; after any error the transaction
- * is aborted: roll it back. Not for use outside a transaction: a lost
- * connection must not silently load half the data.
+ * COPY ... FROM STDIN, for bulk loads. cf_pg_copy_begin() sends the COPY
+ * statement, cf_pg_copy_put() streams data in the statement's format
+ * (libpq buffers it; a full buffer waits for the server), cf_pg_copy_end()
+ * finishes (or, with abort_reason not NULL, cancels: the statement then
+ * fails with that text) and reads the outcome, *rows being what the
+ * server loaded (rows may be NULL). Inside a transaction the caller
+ * opened (cf_pg_begin), the rows become visible at its commit; outside
+ * one, the COPY is a transaction of its own: all its rows at the end, or
+ * none (a failed or cancelled COPY, or a connection lost on the way,
+ * loads nothing). A dead connection is re-established before the
+ * statement, as for cf_pg_exec, but never during the COPY. Errors as for
+ * cf_pg_exec; after any error inside a transaction it is aborted: roll
+ * it back.
  */
 int cf_pg_copy_begin(cf_pg *pg, const char *sql, char *err, size_t errlen);
 int cf_pg_copy_put(

@@ -10,9 +10,9 @@
  *    new, which is what a first sync or a backfill sends, this is as fast
  *    as PostgreSQL loads rows, and every row counts as inserted. A key
  *    already stored, or repeated in the batch, fails the COPY on the
- *    primary key (unique_violation); the transaction is rolled back, so
- *    nothing of the attempt stays visible, and the same buffer is sent
- *    again through the staging path.
+ *    primary key (unique_violation); the COPY, sent without BEGIN, is
+ *    a transaction of its own, so nothing of the attempt stays, and the
+ *    same buffer is sent again through the staging path.
  *  - staging: COPY into a temporary table of the session (created once,
  *    emptied at each commit), then one statement merges it:
  *
@@ -24,6 +24,23 @@
  *    reading replaces the old one, and a key repeated in the batch (a
  *    vendor's overlapping pages) keeps its last value instead of failing.
  *    RETURNING (xmax = 0) tells inserted rows from updated ones.
+ *
+ * A kept batch is sent in key order (source_id, metric, ts), whatever
+ * order the rows came in. Vendors answer interval by interval, each
+ * interval carrying every metric, so rows arrive with several metrics
+ * interleaved: copied as they come, each row lands in the middle of the
+ * primary key's index, next to the previous row of its metric, which
+ * costs a descent from the root and leaves pages split in half. In key
+ * order a new source's rows only ever append at the index's right edge
+ * (PostgreSQL's fast path for the rightmost leaf, and its rightmost
+ * split that fills pages). bench/README.md has what it is worth. The
+ * order is by bytes: the index's own under the C and C.UTF-8 collations;
+ * under another, the sort still groups a source's rows by metric, which
+ * is most of the gain. Rows of
+ * the same key keep the order they came in (the staging merge's "last
+ * value wins" depends on it). Sorting is only an optimisation: when the
+ * batch has more distinct metric names than BULK_METRICS_MAX, or memory
+ * for it is short, rows go in the order they came.
  *
  * Small batches (under BULK_DIRECT_MIN rows: energy-sync's incremental
  * runs, which re-read the newest stored interval and so always meet a
@@ -55,6 +72,9 @@
 /* At most this much COPY data is kept in memory for a second send. */
 #define BULK_KEEP (32 * 1024 * 1024)
 
+/* Distinct metric names a batch can have and still be sorted. */
+#define BULK_METRICS_MAX 32
+
 /* statement_timeout for a streamed batch's statements. */
 #define BULK_LONG_TIMEOUT "10min"
 
@@ -76,6 +96,16 @@
 static const char bulk_header[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 #define BULK_HEADER_LEN (sizeof(bulk_header) - 1)
 
+/* Where a kept row is in buf, and its key. */
+typedef struct bulk_key {
+	int64_t  source_id;
+	int64_t  ts;
+	uint32_t metric; /* index into metric_names; its rank when sorting */
+	uint32_t seq;    /* arrival: equal keys keep their order */
+	uint32_t off;    /* the tuple: buf[off, off + len) */
+	uint32_t len;
+} bulk_key;
+
 struct ingest_bulk {
 	cf_pg *pg;
 	char   schema[64];
@@ -87,6 +117,17 @@ struct ingest_bulk {
 	int     streaming; /* transaction open, COPY into staging running */
 	int     failed;    /* streaming broke: end can only fail */
 	int     force_staging;
+	/* The kept rows' keys, for sending them in key order (keys == NULL:
+	 * unsorted, in arrival order). */
+	bulk_key   *keys;
+	size_t      nkeys, keycap;
+	char        metric_names[BULK_METRICS_MAX][41]; /* as first given */
+	uint32_t    nmetrics, last_metric;
+	/* What a vendor's answer usually is: one source, each metric's
+	 * times rising. Such a batch is put in key order by grouping the
+	 * rows by metric, without comparing them. */
+	int     grouped;
+	int64_t last_ts[BULK_METRICS_MAX];
 };
 
 static void
@@ -137,8 +178,167 @@ bulk_reserve(ingest_bulk *b, size_t need)
 static void
 bulk_free(ingest_bulk *b)
 {
+	free(b->keys);
 	free(b->buf);
 	free(b);
+}
+
+/* Rows go in arrival order from now on. */
+static void
+bulk_unsorted(ingest_bulk *b)
+{
+	free(b->keys);
+	b->keys  = NULL;
+	b->nkeys = b->keycap = 0;
+}
+
+/* The index of metric (mlen bytes) in metric_names; BULK_METRICS_MAX when
+ * there is no room left. */
+static uint32_t
+bulk_metric_id(ingest_bulk *b, const char *metric, size_t mlen)
+{
+	uint32_t i;
+
+	if (b->nmetrics > 0
+	    && strncmp(b->metric_names[b->last_metric], metric, mlen) == 0
+	    && b->metric_names[b->last_metric][mlen] == '\0') {
+		return (b->last_metric);
+	}
+	for (i = 0; i < b->nmetrics; i++) {
+		if (strncmp(b->metric_names[i], metric, mlen) == 0
+		    && b->metric_names[i][mlen] == '\0') {
+			break;
+		}
+	}
+	if (i == b->nmetrics) {
+		if (i == BULK_METRICS_MAX) {
+			return (BULK_METRICS_MAX);
+		}
+		memcpy(b->metric_names[i], metric, mlen);
+		b->metric_names[i][mlen] = '\0';
+		b->last_ts[i]            = INT64_MIN;
+		b->nmetrics++;
+	}
+	b->last_metric = i;
+	return (i);
+}
+
+/* Notes the key of the row just encoded at buf[off, off + len). */
+static void
+bulk_key_add(ingest_bulk *b, int64_t source_id, const char *metric,
+    size_t mlen, int64_t ts, size_t off, size_t len)
+{
+	uint32_t id;
+
+	if (b->keys == NULL && b->rows > 0) {
+		return; /* unsorted already */
+	}
+	if ((id = bulk_metric_id(b, metric, mlen)) == BULK_METRICS_MAX
+	    || off > UINT32_MAX) {
+		bulk_unsorted(b);
+		return;
+	}
+	if (b->nkeys == 0) {
+		b->grouped = 1;
+	} else if (source_id != b->keys[0].source_id
+	    || (b->last_ts[id] != INT64_MIN && ts < b->last_ts[id])) {
+		b->grouped = 0;
+	}
+	b->last_ts[id] = ts;
+	if (b->nkeys == b->keycap) {
+		size_t    cap = b->keycap ? 2 * b->keycap : 1024;
+		bulk_key *k   = realloc(b->keys, cap * sizeof(*k));
+		if (k == NULL) {
+			bulk_unsorted(b);
+			return;
+		}
+		b->keys   = k;
+		b->keycap = cap;
+	}
+	b->keys[b->nkeys] = (bulk_key) { .source_id = source_id,
+		.ts                                 = ts,
+		.metric                             = id,
+		.seq                                = (uint32_t) b->nkeys,
+		.off                                = (uint32_t) off,
+		.len                                = (uint32_t) len };
+	b->nkeys++;
+}
+
+static int
+bulk_key_cmp(const void *pa, const void *pb)
+{
+	const bulk_key *a = pa, *b = pb;
+
+	if (a->source_id != b->source_id) {
+		return (a->source_id < b->source_id ? -1 : 1);
+	}
+	if (a->metric != b->metric) {
+		return (a->metric < b->metric ? -1 : 1);
+	}
+	if (a->ts != b->ts) {
+		return (a->ts < b->ts ? -1 : 1);
+	}
+	return (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+/* Rewrites the kept rows of buf in key order (before the trailer). */
+static void
+bulk_sort(ingest_bulk *b)
+{
+	uint32_t rank[BULK_METRICS_MAX];
+	size_t   at[BULK_METRICS_MAX + 1];
+	char    *out;
+	int      sorted = 1;
+
+	if (b->keys == NULL || b->nkeys != (size_t) b->rows || b->nkeys < 2) {
+		return;
+	}
+	/* Metric ids (first appearance) -> ranks (name order). */
+	for (uint32_t i = 0; i < b->nmetrics; i++) {
+		rank[i] = 0;
+		for (uint32_t j = 0; j < b->nmetrics; j++) {
+			rank[i] += strcmp(b->metric_names[j], b->metric_names[i])
+			    < 0;
+		}
+	}
+	for (size_t i = 0; i < b->nkeys; i++) {
+		b->keys[i].metric = rank[b->keys[i].metric];
+		if (i > 0 && bulk_key_cmp(&b->keys[i - 1], &b->keys[i]) > 0) {
+			sorted = 0;
+		}
+	}
+	if (sorted || (out = malloc(b->cap)) == NULL) {
+		return; /* in order already; or arrival order will do */
+	}
+	memcpy(out, b->buf, BULK_HEADER_LEN);
+	if (b->grouped) {
+		/* One source, times rising per metric: each metric's rows in
+		 * the order they came are in key order; place the groups by
+		 * rank. at[r]: where rank r's next row goes. */
+		memset(at, 0, sizeof(at));
+		for (size_t i = 0; i < b->nkeys; i++) {
+			at[b->keys[i].metric + 1] += b->keys[i].len;
+		}
+		at[0] = BULK_HEADER_LEN;
+		for (uint32_t r = 1; r <= b->nmetrics; r++) {
+			at[r] += at[r - 1];
+		}
+		for (size_t i = 0; i < b->nkeys; i++) {
+			const bulk_key *k = &b->keys[i];
+			memcpy(out + at[k->metric], b->buf + k->off, k->len);
+			at[k->metric] += k->len;
+		}
+	} else {
+		size_t n = BULK_HEADER_LEN;
+
+		qsort(b->keys, b->nkeys, sizeof(*b->keys), bulk_key_cmp);
+		for (size_t i = 0; i < b->nkeys; i++) {
+			memcpy(out + n, b->buf + b->keys[i].off, b->keys[i].len);
+			n += b->keys[i].len;
+		}
+	}
+	free(b->buf);
+	b->buf = out;
 }
 
 /* Opens the transaction and starts COPY into the staging table;
@@ -219,9 +419,10 @@ fail:
 }
 
 /*
- * The direct path: COPY into measurements. CF_EEXIST when a key is
- * already there or repeated (the transaction is rolled back: try
- * staging); any other error is the batch's.
+ * The direct path: COPY into measurements, as a statement of its own,
+ * which is its own transaction (no BEGIN and COMMIT round trips): all the
+ * rows or none. CF_EEXIST when a key is already there or repeated (the
+ * server loaded nothing: try staging); any other error is the batch's.
  */
 static int
 bulk_direct(ingest_bulk *b, char *err, size_t errlen)
@@ -233,24 +434,16 @@ bulk_direct(ingest_bulk *b, char *err, size_t errlen)
 	    "COPY %s.measurements (source_id, metric, ts, value) FROM STDIN "
 	    "(FORMAT binary)",
 	    b->schema);
-	if ((rv = cf_pg_begin(b->pg, err, errlen)) != CF_OK
-	    || (rv = cf_pg_copy_begin(b->pg, sql, err, errlen)) != CF_OK) {
-		goto fail;
+	if ((rv = cf_pg_copy_begin(b->pg, sql, err, errlen)) != CF_OK) {
+		return (rv);
 	}
 	rv = cf_pg_copy_put(b->pg, b->buf, b->len, err, errlen);
 	if (rv != CF_OK) {
 		(void) cf_pg_copy_end(
 		    b->pg, "bulk write abandoned", NULL, NULL, 0);
-		goto fail;
+		return (rv);
 	}
-	if ((rv = cf_pg_copy_end(b->pg, NULL, NULL, err, errlen)) != CF_OK
-	    || (rv = cf_pg_commit(b->pg, err, errlen)) != CF_OK) {
-		goto fail;
-	}
-	return (CF_OK);
-fail:
-	(void) cf_pg_rollback(b->pg, NULL, 0);
-	return (rv);
+	return (cf_pg_copy_end(b->pg, NULL, NULL, err, errlen));
 }
 
 int
@@ -332,6 +525,7 @@ ingest_bulk_add(ingest_bulk *b, int64_t source_id, const char *metric,
 				return (rv);
 			}
 			b->streaming = 1;
+			bulk_unsorted(b); /* the merge sorts a stream */
 		}
 		rv     = cf_pg_copy_put(b->pg, b->buf, b->len, err, errlen);
 		b->len = 0;
@@ -356,6 +550,10 @@ ingest_bulk_add(ingest_bulk *b, int64_t source_id, const char *metric,
 	put64(p + 4, (uint64_t) ((ts_ms - BULK_PG_EPOCH_MS) * 1000));
 	put32(p + 12, 8);
 	put64(p + 16, bits);
+	if (!b->streaming) {
+		bulk_key_add(
+		    b, source_id, metric, mlen, ts_ms, b->len, 18 + mlen + 24);
+	}
 	b->len += 18 + mlen + 24;
 	b->rows++;
 	return (CF_OK);
@@ -382,6 +580,9 @@ ingest_bulk_end(ingest_bulk *b, int64_t *inserted, int64_t *updated, char *err,
 	if (b->rows == 0 && !b->streaming) {
 		bulk_free(b);
 		return (CF_OK);
+	}
+	if (!b->streaming) {
+		bulk_sort(b);
 	}
 	if ((rv = bulk_reserve(b, 2)) != CF_OK) {
 		cf_errf(err, errlen, "bulk: out of memory");

@@ -669,6 +669,139 @@ concurrent_key(void **state)
 	assert_int_equal(rows_in_table(), 1000);
 }
 
+/* The heap holds a batch's rows in the order the server got them: true
+ * when that is key order (source_id, metric, ts), on the first n rows
+ * of the table. */
+static int64_t
+rows_out_of_key_order(void)
+{
+	return (q64(admin,
+	    sqlf("SELECT count(*) FROM (SELECT row_number() OVER (ORDER BY "
+	         "ctid) AS h, row_number() OVER (ORDER BY source_id, metric, "
+	         "ts) AS k FROM %s.measurements) x WHERE h <> k")));
+}
+
+/* Rows given interleaved (each interval with every metric, as vendors
+ * answer) reach the server in key order; so do rows of two sources
+ * given out of order, times falling. Values are the ones given. */
+static void
+key_order(void **state)
+{
+	gen          g = { .source = 20, .first = 0, .n = 900 };
+	ingest_bulk *b;
+	int64_t      ins = -1, upd = -1;
+
+	(void) state;
+	expect_write(&g, 0, 900, 0);
+	assert_false(staged());
+	assert_int_equal(rows_out_of_key_order(), 0);
+	assert_true(stored(20, 899) == 899 * 1.5);
+
+	exec_ok(admin, sqlf("TRUNCATE %s.measurements"));
+	assert_int_equal(
+	    ingest_bulk_begin(&b, pg, schema, err, sizeof(err)), CF_OK);
+	for (int64_t i = 599; i >= 0; i--) {
+		assert_int_equal(ingest_bulk_add(b, 22 - (i % 2), gen_metric(i),
+		                     gen_ts(i), (double) i, err, sizeof(err)),
+		    CF_OK);
+	}
+	assert_int_equal(
+	    ingest_bulk_end(b, &ins, &upd, err, sizeof(err)), CF_OK);
+	assert_int_equal(ins, 600);
+	assert_false(staged());
+	assert_int_equal(rows_out_of_key_order(), 0);
+	assert_true(stored(21, 1) == 1.0);
+	assert_true(stored(22, 598) == 598.0);
+}
+
+/* More metric names than the writer sorts by: the rows go in the order
+ * given, all of them. */
+static void
+many_metrics_unsorted(void **state)
+{
+	ingest_bulk *b;
+	int64_t      ins = -1, upd = -1;
+	char         m[16];
+
+	(void) state;
+	assert_int_equal(
+	    ingest_bulk_begin(&b, pg, schema, err, sizeof(err)), CF_OK);
+	for (int64_t t = 0; t < 10; t++) {
+		for (int k = 39; k >= 0; k--) {
+			snprintf(m, sizeof(m), "m%02d", k);
+			assert_int_equal(ingest_bulk_add(b, 23, m,
+			                     T0_MS + t * STEP_MS, (double) k, err,
+			                     sizeof(err)),
+			    CF_OK);
+		}
+	}
+	assert_int_equal(
+	    ingest_bulk_end(b, &ins, &upd, err, sizeof(err)), CF_OK);
+	assert_int_equal(ins, 400);
+	/* In the order given: time first, names falling (none of the 400
+	 * is where key order would put it). */
+	assert_int_equal(rows_out_of_key_order(), 400);
+	{
+		char first[16];
+		qtext(admin,
+		    sqlf("SELECT metric || '@' || ((extract(epoch FROM ts) * "
+		         "1000 - 1748736000000) / 900000)::int FROM "
+		         "%s.measurements ORDER BY ctid LIMIT 1"),
+		    first, sizeof(first));
+		assert_string_equal(first, "m39@0");
+	}
+	assert_int_equal(
+	    q64(admin,
+	        sqlf("SELECT count(*) FROM %s.measurements WHERE value = "
+	             "substr(metric, 2)::int")),
+	    400);
+}
+
+/* A key given twice in a row, in a batch otherwise in order: the direct
+ * COPY meets it, the merge keeps the second value. */
+static void
+repeated_key_adjacent(void **state)
+{
+	gen          g = { .source = 24, .first = 0, .n = 300 };
+	ingest_bulk *b;
+	int64_t      ins = -1, upd = -1;
+
+	(void) state;
+	assert_int_equal(
+	    ingest_bulk_begin(&b, pg, schema, err, sizeof(err)), CF_OK);
+	add_rows(b, &g);
+	assert_int_equal(ingest_bulk_add(b, 24, gen_metric(299), gen_ts(299),
+	                     -7.0, err, sizeof(err)),
+	    CF_OK);
+	assert_int_equal(
+	    ingest_bulk_end(b, &ins, &upd, err, sizeof(err)), CF_OK);
+	assert_int_equal(ins, 300);
+	assert_int_equal(upd, 0);
+	assert_true(staged());
+	assert_true(stored(24, 299) == -7.0);
+}
+
+/* The direct COPY is a statement of its own: with the writer's
+ * connection gone before it, the connection is made again and the batch
+ * lands whole. */
+static void
+direct_after_lost_connection(void **state)
+{
+	gen     g = { .source = 25, .first = 0, .n = 1000 };
+	int64_t pid;
+	char    sql[128];
+
+	(void) state;
+	pid = q64(pg, "SELECT pg_backend_pid()");
+	/* Waits (up to 5 s) until that backend has exited. */
+	snprintf(sql, sizeof(sql),
+	    "SELECT pg_terminate_backend(%" PRId64 ", 5000)::int", pid);
+	assert_int_equal(q64(admin, sql), 1);
+	expect_write(&g, 0, 1000, 0);
+	assert_int_equal(rows_in_table(), 1000);
+	assert_true(q64(pg, "SELECT pg_backend_pid()") != pid);
+}
+
 /* ---- fixtures ------------------------------------------------------- */
 
 static int
@@ -743,6 +876,10 @@ main(void)
 		CASE(abort_leaves_nothing),
 		CASE(spilled_batch),
 		CASE(concurrent_key),
+		CASE(key_order),
+		CASE(many_metrics_unsorted),
+		CASE(repeated_key_adjacent),
+		CASE(direct_after_lost_connection),
 	};
 
 	if ((db_url = getenv("DATABASE_URL")) == NULL || *db_url == '\0') {
