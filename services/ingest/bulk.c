@@ -119,10 +119,10 @@ struct ingest_bulk {
 	int     force_staging;
 	/* The kept rows' keys, for sending them in key order (keys == NULL:
 	 * unsorted, in arrival order). */
-	bulk_key   *keys;
-	size_t      nkeys, keycap;
-	char        metric_names[BULK_METRICS_MAX][41]; /* as first given */
-	uint32_t    nmetrics, last_metric;
+	bulk_key *keys;
+	size_t    nkeys, keycap;
+	char      metric_names[BULK_METRICS_MAX][41]; /* as first given */
+	uint32_t  nmetrics, last_metric;
 	/* What a vendor's answer usually is: one source, each metric's
 	 * times rising. Such a batch is put in key order by grouping the
 	 * rows by metric, without comparing them. */
@@ -297,7 +297,8 @@ bulk_sort(ingest_bulk *b)
 	for (uint32_t i = 0; i < b->nmetrics; i++) {
 		rank[i] = 0;
 		for (uint32_t j = 0; j < b->nmetrics; j++) {
-			rank[i] += strcmp(b->metric_names[j], b->metric_names[i])
+			rank[i]
+			    += strcmp(b->metric_names[j], b->metric_names[i])
 			    < 0;
 		}
 	}
@@ -333,7 +334,8 @@ bulk_sort(ingest_bulk *b)
 
 		qsort(b->keys, b->nkeys, sizeof(*b->keys), bulk_key_cmp);
 		for (size_t i = 0; i < b->nkeys; i++) {
-			memcpy(out + n, b->buf + b->keys[i].off, b->keys[i].len);
+			memcpy(
+			    out + n, b->buf + b->keys[i].off, b->keys[i].len);
 			n += b->keys[i].len;
 		}
 	}

@@ -701,8 +701,9 @@ key_order(void **state)
 	assert_int_equal(
 	    ingest_bulk_begin(&b, pg, schema, err, sizeof(err)), CF_OK);
 	for (int64_t i = 599; i >= 0; i--) {
-		assert_int_equal(ingest_bulk_add(b, 22 - (i % 2), gen_metric(i),
-		                     gen_ts(i), (double) i, err, sizeof(err)),
+		assert_int_equal(
+		    ingest_bulk_add(b, 22 - (i % 2), gen_metric(i), gen_ts(i),
+		        (double) i, err, sizeof(err)),
 		    CF_OK);
 	}
 	assert_int_equal(
@@ -729,9 +730,9 @@ many_metrics_unsorted(void **state)
 	for (int64_t t = 0; t < 10; t++) {
 		for (int k = 39; k >= 0; k--) {
 			snprintf(m, sizeof(m), "m%02d", k);
-			assert_int_equal(ingest_bulk_add(b, 23, m,
-			                     T0_MS + t * STEP_MS, (double) k, err,
-			                     sizeof(err)),
+			assert_int_equal(
+			    ingest_bulk_add(b, 23, m, T0_MS + t * STEP_MS,
+			        (double) k, err, sizeof(err)),
 			    CF_OK);
 		}
 	}
