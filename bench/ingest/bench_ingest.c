@@ -16,8 +16,10 @@
  * energy-sync's unit of work is one source, in one transaction.
  *
  * Usage (DATABASE_URL names the server; SCHEMA.measurements must exist):
- *   bench_ingest gen ROWS FILE [text|binary]
- *       writes the rows as COPY data for psql's \copy (the ceiling)
+ *   bench_ingest gen ROWS FILE [text|binary|binary-sorted]
+ *       writes the rows as COPY data for psql's \copy (the ceiling);
+ *       binary-sorted: each batch's rows in key order (metric, then
+ *       time), the order the ingest writer sends them in
  *   bench_ingest ingest ROWS SCHEMA [--staging] [--revise K]
  *       one ingest_bulk_begin/add.../end per batch, as energy-sync does
  *       (--staging: always the staging-table merge, never the direct
@@ -161,12 +163,43 @@ put_be(FILE *f, uint64_t v, int bytes)
 	fwrite(b, 1, (size_t) bytes, f);
 }
 
-static int
-cmd_gen(int64_t rows, const char *path, int binary)
+static void
+gen_row(FILE *f, int binary, int64_t i)
 {
-	FILE     *f = fopen(path, "w");
 	bench_row r;
 	char      ts[40];
+
+	row_at(i, 0, &r);
+	if (binary) {
+		uint64_t bits;
+		size_t   mlen = strlen(r.metric);
+		int64_t  us   = (r.ts_ms - BENCH_PG_EPOCH_S * 1000) * 1000;
+
+		memcpy(&bits, &r.value, sizeof(bits));
+		put_be(f, 4, 2);
+		put_be(f, 8, 4);
+		put_be(f, (uint64_t) r.source_id, 8);
+		put_be(f, mlen, 4);
+		fwrite(r.metric, 1, mlen, f);
+		put_be(f, 8, 4);
+		put_be(f, (uint64_t) us, 8);
+		put_be(f, 8, 4);
+		put_be(f, bits, 8);
+	} else {
+		fmt_ts(ts, sizeof(ts), r.ts_ms);
+		fprintf(f, "%" PRId64 "\t%s\t%s\t%.15g\n", r.source_id,
+		    r.metric, ts, r.value);
+	}
+}
+
+/* mode: "text", "binary", or "binary-sorted" (each batch's rows in key
+ * order, metric then time, as the ingest writer sends them). */
+static int
+cmd_gen(int64_t rows, const char *path, const char *mode)
+{
+	int   binary = strcmp(mode, "text") != 0;
+	int   sorted = strcmp(mode, "binary-sorted") == 0;
+	FILE *f      = fopen(path, "w");
 
 	if (f == NULL) {
 		fprintf(
@@ -178,28 +211,40 @@ cmd_gen(int64_t rows, const char *path, int binary)
 		put_be(f, 0, 4); /* flags */
 		put_be(f, 0, 4); /* header extension */
 	}
-	for (int64_t i = 0; i < rows; i++) {
-		row_at(i, 0, &r);
-		if (binary) {
-			uint64_t bits;
-			size_t   mlen = strlen(r.metric);
-			int64_t  us
-			    = (r.ts_ms - BENCH_PG_EPOCH_S * 1000) * 1000;
+	if (!sorted) {
+		for (int64_t i = 0; i < rows; i++) {
+			gen_row(f, binary, i);
+		}
+	} else {
+		int64_t per = bench_intervals * bench_metrics;
+		int     order[8];
 
-			memcpy(&bits, &r.value, sizeof(bits));
-			put_be(f, 4, 2);
-			put_be(f, 8, 4);
-			put_be(f, (uint64_t) r.source_id, 8);
-			put_be(f, mlen, 4);
-			fwrite(r.metric, 1, mlen, f);
-			put_be(f, 8, 4);
-			put_be(f, (uint64_t) us, 8);
-			put_be(f, 8, 4);
-			put_be(f, bits, 8);
-		} else {
-			fmt_ts(ts, sizeof(ts), r.ts_ms);
-			fprintf(f, "%" PRId64 "\t%s\t%s\t%.15g\n", r.source_id,
-			    r.metric, ts, r.value);
+		/* The metrics' indexes by name. */
+		for (int m = 0; m < bench_metrics; m++) {
+			int at = m;
+			while (at > 0
+			    && strcmp(bench_metric_names[order[at - 1]],
+			           bench_metric_names[m])
+			        > 0) {
+				order[at] = order[at - 1];
+				at--;
+			}
+			order[at] = m;
+		}
+		for (int64_t b0 = 0; b0 < rows; b0 += bench_batch) {
+			for (int m = 0; m < bench_metrics; m++) {
+				for (int64_t d = 0; d < bench_days; d++) {
+					for (int64_t v = 0;
+					     v < bench_intervals; v++) {
+						int64_t i = b0 + d * per
+						    + v * bench_metrics
+						    + order[m];
+						if (i < rows) {
+							gen_row(f, binary, i);
+						}
+					}
+				}
+			}
 		}
 	}
 	if (binary) {
@@ -378,7 +423,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: bench_ingest gen ROWS FILE [text|binary]\n"
+	    "usage: bench_ingest gen ROWS FILE [text|binary|binary-sorted]\n"
 	    "       bench_ingest ingest ROWS SCHEMA [--staging] [--revise K]\n"
 	    "       bench_ingest insert ROWS SCHEMA [--txn batch|auto] "
 	    "[--revise K]\n");
@@ -406,8 +451,12 @@ main(int argc, char **argv)
 		if (argc > 5) {
 			usage();
 		}
-		return (cmd_gen(rows, argv[3],
-		    argc == 5 && strcmp(argv[4], "binary") == 0));
+		const char *mode = argc == 5 ? argv[4] : "text";
+		if (strcmp(mode, "text") != 0 && strcmp(mode, "binary") != 0
+		    && strcmp(mode, "binary-sorted") != 0) {
+			usage();
+		}
+		return (cmd_gen(rows, argv[3], mode));
 	}
 	for (int k = 4; k < argc; k++) {
 		if (strcmp(argv[k], "--staging") == 0) {
