@@ -10,8 +10,9 @@
 # virtual time; a re-run changes nothing (counts and xmin); each fault
 # mode (429 + Retry-After, 500, slow beyond the timeout, malformed JSON,
 # expired token refreshed and stored, revoked token, partial pages)
-# with the outcome recorded in the run and in last_error; credentials
-# and tokens never in the log or job_runs.
+# with the outcome recorded in the run and in last_error; a run past its
+# timeout begins no further source; credentials and tokens never in the
+# log or job_runs.
 #
 # Usage: test_ingest_energy.sh <bin dir>. Needs DATABASE_URL, REDIS_URL.
 # Ports 7300-7499 (a slot of ten chosen by pid).
@@ -95,7 +96,8 @@ poll 30 curl -sf -o /dev/null "$SIM/_sim" || bad "the simulator does not answer"
 sim_clock
 
 CRONFLEET_LOG_LEVEL=info start_clock
-env CRONFLEET_SECRET_KEY=$(openssl rand -hex 32) CRONFLEET_LOG_LEVEL=debug \
+KEY=$(openssl rand -hex 32)
+env CRONFLEET_SECRET_KEY=$KEY CRONFLEET_LOG_LEVEL=debug \
 	CRONFLEET_INGEST_ENERGY_LOOKBACK=30d CRONFLEET_INGEST_HTTP_TIMEOUT=1s \
 	CRONFLEET_INGEST_HTTP_DEADLINE=8s CRONFLEET_INGEST_HTTP_ATTEMPTS=3 \
 	CRONFLEET_INGEST_BACKOFF_BASE=50ms ENABLE_PLANT_SYNC_CRON=false \
@@ -456,6 +458,44 @@ f=$(fire)
 	[ "$(rj "$(res "$f")" '(r["sources"], r["failed"])')" = "(5, 5)" ] &&
 	ok "every source failing: the run failed ($(run_error "$f" | cut -c1-120)...)" ||
 	bad "all failing: $(run_status "$f") $(run_error "$f")"
+clear_faults
+
+# ---- a run past its timeout: sources not begun are left alone ----------------
+# One source at a time, 2 s for the run, every vendor slow (each source
+# then takes its three 1 s attempts): the runtime records the run
+# timed_out at 2 s; the source in hand ends, and no other is begun.
+own_kill TERM "$ingest_pid"
+wait "$ingest_pid"
+svc_pids=()
+env CRONFLEET_SECRET_KEY=$KEY CRONFLEET_LOG_LEVEL=debug \
+	CRONFLEET_INGEST_ENERGY_LOOKBACK=30d CRONFLEET_INGEST_HTTP_TIMEOUT=1s \
+	CRONFLEET_INGEST_HTTP_DEADLINE=8s CRONFLEET_INGEST_HTTP_ATTEMPTS=3 \
+	CRONFLEET_INGEST_BACKOFF_BASE=50ms ENABLE_PLANT_SYNC_CRON=false \
+	CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=false CRONFLEET_JOB_CARBON_SYNC_RUN_ON_START=false \
+	CRONFLEET_JOB_PLANT_SYNC_RUN_ON_START=false CRONFLEET_JOB_ORDER_SYNC_RUN_ON_START=false \
+	CRONFLEET_JOB_SHIPPING_SYNC_RUN_ON_START=false CRONFLEET_JOB_ENERGY_SYNC_RETRIES=0 \
+	CRONFLEET_ENERGY_SYNC_CONCURRENCY=1 CRONFLEET_JOB_ENERGY_SYNC_TIMEOUT=2s \
+	"$bindir/cronfleet-ingest" 2>>"$T/ingest.log" &
+ingest_pid=$!
+svc_pids+=($ingest_pid)
+poll 60 sh -c "nngcat --req --dial $CRONFLEET_INGEST_REP --ascii --data orgs 2>/dev/null | grep -q '\"success\":true'" ||
+	bad "ingest did not come back"
+for v in enphase solaredge tesla utilityapi; do fault $v '{"mode":"slow","count":0,"delay_ms":2500}'; done
+before=$(sql "SELECT string_agg(id || ':' || coalesce(last_error, '-') || ':' || coalesce(last_sync_at::text, '-'), ',' ORDER BY id) FROM $S.sources")
+sim_clock
+f=$(trigger energy-sync)
+poll 30 is_final "$f" || bad "the timed-out fire $f never final"
+rid=$(sql "SELECT run_id FROM $S.job_runs WHERE fire_id = '$f' ORDER BY attempt DESC LIMIT 1")
+# The job function returns once the source in hand has failed.
+returned() { grep "\"run_id\":\"$rid\"" "$T/ingest.log" | grep -q 'run returned after its timeout'; }
+poll 30 returned || bad "the timed-out run never returned"
+after=$(sql "SELECT string_agg(id || ':' || coalesce(last_error, '-') || ':' || coalesce(last_sync_at::text, '-'), ',' ORDER BY id) FROM $S.sources")
+touched=$(python3 -c "import sys; a=sys.argv[1].split(','); b=sys.argv[2].split(','); print(sum(x != y for x, y in zip(a, b)))" "$before" "$after")
+taken=$(grep "\"run_id\":\"$rid\"" "$T/ingest.log" | grep -c 'energy-sync: source \(failed\|synced\)')
+[ "$(run_status "$f")" = timed_out ] && [ "$touched" = 1 ] && [ "$taken" = 1 ] &&
+	ok "run past its 2 s timeout: timed_out; the one source in hand ended (its error stored), the 4 others never begun nor changed" ||
+	bad "timeout: status $(run_status "$f"), $touched source row(s) changed, $taken source(s) logged"
+
 clear_faults
 
 # ---- secrets -------------------------------------------------------------------
