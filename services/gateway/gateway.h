@@ -341,6 +341,9 @@ void gw_ask_each(gw_app *app, gw_ask *ask, size_t n, int64_t deadline);
 int  gw_askers_start(void);
 void gw_askers_stop(void);
 
+/* Frees the last shared status answer (routes.c), at exit. */
+void gw_status_share_free(void);
+
 /* Sends cmd to every service whose ask[svc].asked is set, all at once. */
 void gw_ask_all(gw_app *app, gw_ask *ask, const char *cmd, int64_t deadline);
 

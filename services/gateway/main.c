@@ -78,6 +78,7 @@ main(void)
 	gw_events_stop(app.events);
 	gw_http_stop(http);
 	gw_askers_stop();
+	gw_status_share_free();
 	gw_events_free(app.events);
 	gw_audit_close(app.audit);
 	gw_upstreams_close(app.up);

@@ -476,6 +476,7 @@ gw_askers_stop(void)
 	pthread_mutex_unlock(&askers.mu);
 }
 
+
 /*
  * Sends every asked entry of ask[0..n) its own command (ask[i].svc,
  * ask[i].cmd), all at once, each within deadline, so one that is down or
@@ -582,15 +583,13 @@ jobs_describe(cJSON *jobs)
  * that is down or slow does not eat the others' time.
  */
 static void
-route_status(gw_app *app, const gw_request *rq, gw_reply *out)
+status_gather(gw_app *app, int64_t deadline, gw_reply *out)
 {
-	int64_t     deadline = gw_now_ms() + app->cfg->timeout_ms;
 	gw_result   st, jobs;
 	gw_ask      q[1 + GW_NSERVICES], *ask = q + 1;
 	cJSON      *d, *svcs, *j, *v;
 	const char *sched;
 
-	(void) rq;
 	/*
 	 * The clock's state and jobs (its "overview": one snapshot, one
 	 * round trip) and every queried service's status, all at once: a
@@ -680,6 +679,105 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 	cJSON_AddItemToObject(d, "services", svcs);
 	cJSON_Delete(st.data);
 	gw_reply_data(out, d);
+}
+
+/*
+ * Status requests that arrive together share one gathering. A request
+ * is answered from a gathering that began after it arrived (never from
+ * one already under way, nor from a kept answer), so it sees every
+ * change made before it was sent, as if it had gathered alone; what is
+ * shared is only the asking. Under load the status costs one gathering
+ * per gathering's time instead of one per request. The first request
+ * that finds none under way, or finds the one under way too old for it,
+ * gathers on its own thread; the others wait, each within its own
+ * deadline.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	uint64_t        begun; /* gatherings begun */
+	uint64_t        done;  /* the number of the last one finished */
+	int             running;
+	gw_reply        last; /* its answer (status, body, detail) */
+} status_share = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
+	0, { 0 } };
+
+static void
+route_status(gw_app *app, const gw_request *rq, gw_reply *out)
+{
+	int64_t  deadline = gw_now_ms() + app->cfg->timeout_ms;
+	uint64_t want;
+
+	(void) rq;
+	pthread_mutex_lock(&status_share.mu);
+	want = status_share.begun + 1; /* one that begins from now on */
+	while (status_share.done < want) {
+		struct timespec ts;
+
+		if (!status_share.running) {
+			gw_reply r;
+			uint64_t me = ++status_share.begun;
+
+			status_share.running = 1;
+			pthread_mutex_unlock(&status_share.mu);
+			memset(&r, 0, sizeof(r));
+			status_gather(app, deadline, &r);
+			pthread_mutex_lock(&status_share.mu);
+			free(status_share.last.body);
+			status_share.last    = r;
+			status_share.done    = me;
+			status_share.running = 0;
+			pthread_cond_broadcast(&status_share.cv);
+			continue;
+		}
+		if (gw_now_ms() >= deadline) {
+			pthread_mutex_unlock(&status_share.mu);
+			gw_reply_error(out, 504,
+			    "status: no answer from the services within %lld ms",
+			    (long long) app->cfg->timeout_ms);
+			return;
+		}
+		/* The condition's clock is the wall clock; the deadline's is
+		 * monotonic: wait for what is left of it. */
+		{
+			int64_t left = deadline - gw_now_ms();
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t) (left / 1000);
+			ts.tv_nsec += (long) (left % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+		}
+		pthread_cond_timedwait(&status_share.cv, &status_share.mu, &ts);
+	}
+	out->status      = status_share.last.status;
+	out->retry_after = status_share.last.retry_after;
+	memcpy(out->detail, status_share.last.detail, sizeof(out->detail));
+	out->body = NULL;
+	if (status_share.last.body != NULL) {
+		size_t n = status_share.last.body_len != 0
+		    ? status_share.last.body_len
+		    : strlen(status_share.last.body);
+		if ((out->body = malloc(n + 1)) != NULL) {
+			memcpy(out->body, status_share.last.body, n);
+			out->body[n] = '\0';
+			out->body_len = n;
+		} else {
+			out->status = 500;
+		}
+	}
+	pthread_mutex_unlock(&status_share.mu);
+}
+
+void
+gw_status_share_free(void)
+{
+	pthread_mutex_lock(&status_share.mu);
+	free(status_share.last.body);
+	status_share.last.body = NULL;
+	status_share.done      = status_share.begun;
+	pthread_mutex_unlock(&status_share.mu);
 }
 
 static void

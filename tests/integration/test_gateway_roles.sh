@@ -277,6 +277,42 @@ done
 [ "$seen" = "$total" ] && ok "audit pages of 4 walk all $total rows ($pages pages)" || bad "audit paging saw $seen of $total"
 expect 400 GET "/api/v1/audit?before=abc" "$VW"
 
+echo "# status asked in parallel: each answer gathered after it was asked"
+# Six clients ask for the status without pause (their requests share
+# gatherings); meanwhile "hourly" is paused and resumed ten times, and a
+# status asked right after each answer must already show it.
+loaders=()
+for i in $(seq 6); do
+	(
+		end=$((SECONDS + 60)) n=0 fails=0
+		while [ $SECONDS -lt $end ] && [ ! -e "$T/stop-load" ]; do
+			c=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VW" "$G/api/v1/scheduler/status")
+			n=$((n + 1))
+			[ "$c" = 200 ] || fails=$((fails + 1))
+		done
+		echo "$n $fails" >"$T/load-$i"
+	) &
+	loaders+=($!)
+done
+sleep 0.5
+stale=0
+hourly_paused() { jq_py "[j['paused'] for j in d['data']['jobs'] if j['job'] == 'hourly'][0]"; }
+for i in $(seq 10); do
+	[ "$(call POST /api/v1/jobs/hourly/pause "$ADM")" = 200 ] || bad "pause $i refused"
+	call GET /api/v1/scheduler/status "$VW" >/dev/null
+	[ "$(hourly_paused)" = True ] || stale=$((stale + 1))
+	[ "$(call POST /api/v1/jobs/hourly/resume "$ADM")" = 200 ] || bad "resume $i refused"
+	call GET /api/v1/scheduler/status "$VW" >/dev/null
+	[ "$(hourly_paused)" = False ] || stale=$((stale + 1))
+done
+touch "$T/stop-load"
+wait "${loaders[@]}"
+asked=$(cat "$T"/load-* | awk '{n += $1; f += $2} END {print n + 0, f + 0}')
+[ "$stale" = 0 ] && [ "${asked#* }" = 0 ] && [ "${asked% *}" -gt 20 ] &&
+	ok "20 pauses and resumes, each seen by the status asked next, while 6 clients asked ${asked% *} times (all 200)" ||
+	bad "status under load: $stale stale answers; load (asked, not 200): $asked"
+rm -f "$T/stop-load"
+
 echo "# a service that is stopped, then dead"
 kill -STOP "$svc_pid"
 expect 504 GET "/api/v1/scheduler/history?job=quick" "$VW"
