@@ -476,7 +476,6 @@ gw_askers_stop(void)
 	pthread_mutex_unlock(&askers.mu);
 }
 
-
 /*
  * Sends every asked entry of ask[0..n) its own command (ask[i].svc,
  * ask[i].cmd), all at once, each within deadline, so one that is down or
@@ -699,8 +698,8 @@ static struct {
 	uint64_t        done;  /* the number of the last one finished */
 	int             running;
 	gw_reply        last; /* its answer (status, body, detail) */
-} status_share = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
-	0, { 0 } };
+} status_share
+    = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, { 0 } };
 
 static void
 route_status(gw_app *app, const gw_request *rq, gw_reply *out)
@@ -733,7 +732,8 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 		if (gw_now_ms() >= deadline) {
 			pthread_mutex_unlock(&status_share.mu);
 			gw_reply_error(out, 504,
-			    "status: no answer from the services within %lld ms",
+			    "status: no answer from the services within %lld "
+			    "ms",
 			    (long long) app->cfg->timeout_ms);
 			return;
 		}
@@ -749,7 +749,8 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 				ts.tv_nsec -= 1000000000L;
 			}
 		}
-		pthread_cond_timedwait(&status_share.cv, &status_share.mu, &ts);
+		pthread_cond_timedwait(
+		    &status_share.cv, &status_share.mu, &ts);
 	}
 	out->status      = status_share.last.status;
 	out->retry_after = status_share.last.retry_after;
@@ -761,7 +762,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 		    : strlen(status_share.last.body);
 		if ((out->body = malloc(n + 1)) != NULL) {
 			memcpy(out->body, status_share.last.body, n);
-			out->body[n] = '\0';
+			out->body[n]  = '\0';
 			out->body_len = n;
 		} else {
 			out->status = 500;
