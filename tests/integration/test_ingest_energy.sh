@@ -97,16 +97,21 @@ sim_clock
 
 CRONFLEET_LOG_LEVEL=info start_clock
 KEY=$(openssl rand -hex 32)
-env CRONFLEET_SECRET_KEY=$KEY CRONFLEET_LOG_LEVEL=debug \
-	CRONFLEET_INGEST_ENERGY_LOOKBACK=30d CRONFLEET_INGEST_HTTP_TIMEOUT=1s \
-	CRONFLEET_INGEST_HTTP_DEADLINE=8s CRONFLEET_INGEST_HTTP_ATTEMPTS=3 \
-	CRONFLEET_INGEST_BACKOFF_BASE=50ms ENABLE_PLANT_SYNC_CRON=false \
-	CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=false CRONFLEET_JOB_CARBON_SYNC_RUN_ON_START=false \
-	CRONFLEET_JOB_PLANT_SYNC_RUN_ON_START=false CRONFLEET_JOB_ORDER_SYNC_RUN_ON_START=false \
-	CRONFLEET_JOB_SHIPPING_SYNC_RUN_ON_START=false CRONFLEET_JOB_ENERGY_SYNC_RETRIES=0 \
-	"$bindir/cronfleet-ingest" 2>>"$T/ingest.log" &
-ingest_pid=$!
-svc_pids+=($ingest_pid)
+# run_ingest [VAR=value ...]: starts ingest with this test's settings
+# (and those given); sets ingest_pid.
+run_ingest() {
+	env CRONFLEET_SECRET_KEY=$KEY CRONFLEET_LOG_LEVEL=debug \
+		CRONFLEET_INGEST_ENERGY_LOOKBACK=30d CRONFLEET_INGEST_HTTP_TIMEOUT=1s \
+		CRONFLEET_INGEST_HTTP_DEADLINE=8s CRONFLEET_INGEST_HTTP_ATTEMPTS=3 \
+		CRONFLEET_INGEST_BACKOFF_BASE=50ms ENABLE_PLANT_SYNC_CRON=false \
+		CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=false CRONFLEET_JOB_CARBON_SYNC_RUN_ON_START=false \
+		CRONFLEET_JOB_PLANT_SYNC_RUN_ON_START=false CRONFLEET_JOB_ORDER_SYNC_RUN_ON_START=false \
+		CRONFLEET_JOB_SHIPPING_SYNC_RUN_ON_START=false CRONFLEET_JOB_ENERGY_SYNC_RETRIES=0 \
+		"$@" "$bindir/cronfleet-ingest" 2>>"$T/ingest.log" &
+	ingest_pid=$!
+	svc_pids+=($ingest_pid)
+}
+run_ingest
 poll 60 sh -c "nngcat --req --dial $CRONFLEET_INGEST_REP --ascii --data ping 2>/dev/null | grep -q pong" ||
 	bad "ingest does not answer"
 wait_registered energy-sync || bad "energy-sync not registered"
@@ -467,17 +472,7 @@ clear_faults
 own_kill TERM "$ingest_pid"
 wait "$ingest_pid"
 svc_pids=()
-env CRONFLEET_SECRET_KEY=$KEY CRONFLEET_LOG_LEVEL=debug \
-	CRONFLEET_INGEST_ENERGY_LOOKBACK=30d CRONFLEET_INGEST_HTTP_TIMEOUT=1s \
-	CRONFLEET_INGEST_HTTP_DEADLINE=8s CRONFLEET_INGEST_HTTP_ATTEMPTS=3 \
-	CRONFLEET_INGEST_BACKOFF_BASE=50ms ENABLE_PLANT_SYNC_CRON=false \
-	CRONFLEET_JOB_ENERGY_SYNC_RUN_ON_START=false CRONFLEET_JOB_CARBON_SYNC_RUN_ON_START=false \
-	CRONFLEET_JOB_PLANT_SYNC_RUN_ON_START=false CRONFLEET_JOB_ORDER_SYNC_RUN_ON_START=false \
-	CRONFLEET_JOB_SHIPPING_SYNC_RUN_ON_START=false CRONFLEET_JOB_ENERGY_SYNC_RETRIES=0 \
-	CRONFLEET_ENERGY_SYNC_CONCURRENCY=1 CRONFLEET_JOB_ENERGY_SYNC_TIMEOUT=2s \
-	"$bindir/cronfleet-ingest" 2>>"$T/ingest.log" &
-ingest_pid=$!
-svc_pids+=($ingest_pid)
+run_ingest CRONFLEET_ENERGY_SYNC_CONCURRENCY=1 CRONFLEET_JOB_ENERGY_SYNC_TIMEOUT=2s
 poll 60 sh -c "nngcat --req --dial $CRONFLEET_INGEST_REP --ascii --data orgs 2>/dev/null | grep -q '\"success\":true'" ||
 	bad "ingest did not come back"
 for v in enphase solaredge tesla utilityapi; do fault $v '{"mode":"slow","count":0,"delay_ms":2500}'; done
