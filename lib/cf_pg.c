@@ -442,11 +442,6 @@ pg_exec_prepared(
 	    pg->conn, name, nparams, params, NULL, NULL, 0));
 }
 
-/*
- * Runs sql (with parameters, as a script, or prepared) once the
- * connection has been checked, and translates the outcome. See cf_pg.h
- * for the retry rules.
- */
 /* What pg_before() answers when sql is a ROLLBACK that has nothing left
  * to roll back: the call is done. */
 #define PG_DONE (-1)
@@ -503,6 +498,11 @@ pg_before(cf_pg *pg, const char *sql, char *err, size_t errlen)
 	return (CF_OK);
 }
 
+/*
+ * Runs sql (with parameters, as a script, or prepared) once the
+ * connection has been checked, and translates the outcome. See cf_pg.h
+ * for the retry rules.
+ */
 static int
 pg_run(cf_pg *pg, int script, const char *sql, int nparams,
     const char *const *params, PGresult **res_out, int *errpos, char *err,
