@@ -382,13 +382,17 @@ before=$(echo "$lines" | grep -c 'energy-sync: source synced')
 clear_faults
 
 # ---- malformed JSON: a clear error -----------------------------------------
+# One answer is malformed: whichever of the two Enphase sources asked
+# first (they sync side by side) fails.
 fault enphase '{"mode":"malformed","count":1}'
 f=$(fire)
 r=$(res "$f")
-e=$(src_res "$r" "$EN1" "['error']")
+en_bad=$(rj "$r" "[x['source_id'] for x in r['results'] if not x['success']]")
+case $en_bad in "[$EN1]") en_bad=$EN1 ;; "[$EN2]") en_bad=$EN2 ;; *) en_bad=none ;; esac
+e=$(src_res "$r" "${en_bad/none/0}" "['error']" 2>/dev/null)
 [ "$(run_status "$f")" = succeeded ] && [ "$(rj "$r" '(r["synced"], r["failed"])')" = "(4, 1)" ] &&
-	echo "$e" | grep -q "not JSON" &&
-	[ "$(sql "SELECT last_error FROM $S.sources WHERE id = $EN1")" = "$e" ] &&
+	[ "$en_bad" != none ] && echo "$e" | grep -q "not JSON" &&
+	[ "$(sql "SELECT last_error FROM $S.sources WHERE id = $en_bad")" = "$e" ] &&
 	[ "$(sql "SELECT last_error IS NULL FROM $S.sources WHERE id = $TS1")" = t ] &&
 	ok "malformed JSON from Enphase: source failed clearly ($e); the next run cleared the slow Tesla's last_error" ||
 	bad "malformed: $(run_status "$f") $r"

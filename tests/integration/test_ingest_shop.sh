@@ -399,6 +399,29 @@ run_job shipping-sync 60
 sim_clear
 out=$(shipping_matches) && ok "after the faults, still equal to the carrier ($out)" || bad "shipping differs: $out"
 
+# Every page after the first failing (500, its retries too): the run
+# succeeds with those pages named in its errors; page 1's orders are
+# updated; the next run, fault cleared, brings the carrier's state back.
+advance
+run_job order-sync 60
+sim_fault maystro '{"mode":"500","count":0,"skip":1}'
+run_job shipping-sync 120
+sim_clear
+pt=$(res "j['pages_total']")
+pfail=$(res "j['pages_failed']")
+# Each error names its page, one of 2 to pt, each page once (the result
+# keeps 20 errors).
+perr=$(res "(lambda ps: len(ps) == len(set(ps)) == len(j['errors']) == min(j['pages_failed'], 20) and all(2 <= x <= j['pages_total'] for x in ps))([int(e.rsplit('(page ', 1)[1].rstrip(')')) for e in j['errors'] if '(page ' in e])")
+if [ "$RUN_STATUS" = succeeded ] && [ "$pt" -ge 2 ] && [ "$pfail" = $((pt - 1)) ] && [ "$perr" = True ]; then
+	ok "maystro failing after page 1: run succeeded, $pfail of $pt pages failed and named ($(res "j['errors'][0]" | cut -c1-100))"
+else
+	bad "maystro after page 1: $RUN_STATUS, pages $pfail failed of $pt, pages named: $perr: ${RUN_RESULT:0:300}"
+fi
+run_job shipping-sync 120
+[ "$RUN_STATUS" = succeeded ] && [ "$(res "j['pages_failed']")" = 0 ] &&
+	out=$(shipping_matches) && ok "the next run: every order equals the carrier again ($out)" ||
+	bad "after the page failures: $RUN_STATUS $(shipping_matches)"
+
 # ---- days later: only pages that can hold an open order are read ----------
 sim_clock 2024-03-14T00:00:00Z
 run_job order-sync 120

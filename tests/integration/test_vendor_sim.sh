@@ -317,6 +317,21 @@ expect f500b 500 'd["status"] == "error"'
 call f500c -H "auth-token: sim-electricitymaps-token" "$A/electricitymaps/v3/carbon-intensity/forecast?zone=FR"
 expect f500c 200 'd["zone"] == "FR"'
 
+# skip: the first requests go through, then the fault (Maystro's page 1
+# answered, the pages after it failing).
+put_fault maystro '{"mode":"500","count":0,"skip":1}' >/dev/null
+call fskip1 -H "Authorization: Token sim-maystro-key" "$A/maystro/api/stores/orders/?page=1"
+expect fskip1 200 'len(d["results"]) == 50'
+call fskip2 -H "Authorization: Token sim-maystro-key" "$A/maystro/api/stores/orders/?page=2"
+expect fskip2 500 '"detail" in d'
+call fskip3 -H "Authorization: Token sim-maystro-key" "$A/maystro/api/stores/orders/?page=1"
+expect fskip3 500 '"detail" in d'
+call fskipt "$A/_sim/faults"
+expect fskipt 200 'd["faults"]["maystro"]["skip"] == 0 and d["faults"]["maystro"]["fired"] == 2'
+curl -s -o /dev/null -X DELETE "$A/_sim/faults"
+call sim_badskip -X PUT -d '{"mode":"500","skip":"two"}' "$A/_sim/faults/maystro"
+expect sim_badskip 400 'd["error"].startswith("skip:")'
+
 put_fault utilityapi '{"mode":"slow","count":1,"delay_ms":3000}' >/dev/null
 t0=$(date +%s%N)
 curl -s -m 1 -o /dev/null -H "Authorization: Bearer sim-utilityapi-token" "$A/utilityapi/api/v2/meters"

@@ -23,6 +23,7 @@ fault_json(const vs_fault *f)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "mode", vs_fault_name(f->mode));
 	cJSON_AddNumberToObject(o, "count", (double) f->count);
+	cJSON_AddNumberToObject(o, "skip", (double) f->skip);
 	cJSON_AddNumberToObject(o, "retry_after", f->retry_after);
 	cJSON_AddNumberToObject(o, "delay_ms", (double) f->delay_ms);
 	cJSON_AddNumberToObject(o, "fired", (double) f->fired);
@@ -77,8 +78,8 @@ admin_fault_put(vs_sim *sim, const vs_req *rq, vs_resp *out, int v)
 		    "{\"error\":\"expected a JSON object: "
 		    "{\\\"mode\\\":\\\"429|"
 		    "500|slow|malformed|expired_token|revoked_token|"
-		    "partial_page\\\",\\\"count\\\":N,\\\"retry_after\\\":S,"
-		    "\\\"delay_ms\\\":M}\"}");
+		    "partial_page\\\",\\\"count\\\":N,\\\"skip\\\":K,"
+		    "\\\"retry_after\\\":S,\\\"delay_ms\\\":M}\"}");
 		return;
 	}
 	memset(&f, 0, sizeof(f));
@@ -96,6 +97,10 @@ admin_fault_put(vs_sim *sim, const vs_req *rq, vs_resp *out, int v)
 		vs_reply_text(out, 400,
 		    "{\"error\":\"count: expected an integer >= 0 (0: until "
 		    "cleared)\"}");
+	} else if (admin_num(body, "skip", 0, 1000000000, &f.skip) != 0) {
+		vs_reply_text(out, 400,
+		    "{\"error\":\"skip: expected an integer >= 0 (requests "
+		    "let through before the fault starts)\"}");
 	} else if (admin_num(body, "retry_after", 1, 86400, &ra) != 0) {
 		vs_reply_text(out, 400,
 		    "{\"error\":\"retry_after: expected seconds, 0 to "

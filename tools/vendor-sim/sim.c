@@ -518,6 +518,10 @@ vs_dispatch(vs_sim *sim, vs_req *rq, vs_resp *out, int remote_loopback)
 
 	pthread_mutex_lock(&sim->mu);
 	mode = sim->fault[v].mode;
+	if (mode != VS_FAULT_NONE && sim->fault[v].skip > 0) {
+		sim->fault[v].skip--; /* this one goes through unharmed */
+		mode = VS_FAULT_NONE;
+	}
 	pthread_mutex_unlock(&sim->mu);
 	rq->fault = mode;
 

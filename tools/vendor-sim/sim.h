@@ -103,6 +103,7 @@ typedef struct vs_config {
 typedef struct vs_fault {
 	int     mode;
 	int64_t count;       /* requests still to affect (0: unlimited) */
+	int64_t skip;        /* requests still to let through first */
 	int     retry_after; /* seconds, for 429 */
 	int64_t delay_ms;    /* for slow */
 	int64_t fired;       /* requests affected since it was set */

@@ -75,6 +75,13 @@ shop_get_page(ingest_call *c, const shop_pager *p, int64_t page, int size,
 		char             why[512];
 
 		rv = ingest_http_json(c, &rq, &rs, &doc, why, sizeof(why));
+		if (rv != CF_OK) {
+			/* The client's message names the path, not the query
+			 * (which may carry a key): say which page it was. */
+			size_t n = strlen(why);
+			snprintf(why + n, sizeof(why) - n, " (page %" PRId64 ")",
+			    page);
+		}
 		if (rv == CF_EPROTO && rs.status >= 400) {
 			rv = p->refused(page, &rs, why, err, errlen);
 		} else if (rv != CF_OK) {
