@@ -436,6 +436,26 @@ stop=$(res "j.get('stopped_after_page')")
 	bad "early stop: $RUN_STATUS $pf of $pt, stop $stop"
 out=$(shipping_matches) && ok "and every order still equals the carrier ($out)" || bad "after the early stop: $out"
 
+# ---- a status the carrier starts sending that we do not know -------------------
+# The simulator again, now sending "EN LIVRAISON" as "EN COURS DE
+# LIVRAISON": kept as the vendor's text, counted under unknown_statuses,
+# and shipping_status left as it was.
+stop_sim
+start_sim CRONFLEET_SIM_EPOCH=2024-03-08T00:00:00Z CRONFLEET_SIM_STORES=3 \
+	"CRONFLEET_SIM_MAYSTRO_RENAME=EN LIVRAISON=EN COURS DE LIVRAISON"
+sim_clock 2024-03-14T12:00:00Z
+sql "SELECT id || '|' || coalesce(shipping_status, '-') FROM $S.orders" | LC_ALL=C sort >"$T/ship_before"
+run_job shipping-sync 120
+unk=$(res "j['unknown_statuses'].get('EN COURS DE LIVRAISON', 0)")
+kept=$(sql "SELECT count(*) FROM $S.orders WHERE shipping_vendor_status = 'EN COURS DE LIVRAISON'")
+sql "SELECT id || '|' || coalesce(shipping_status, '-') FROM $S.orders WHERE shipping_vendor_status = 'EN COURS DE LIVRAISON'" | LC_ALL=C sort >"$T/ship_unknown"
+moved=$(LC_ALL=C comm -13 "$T/ship_before" "$T/ship_unknown" | wc -l)
+if [ "$RUN_STATUS" = succeeded ] && [ "$unk" -gt 0 ] && [ "$kept" -gt 0 ] && [ "$kept" -le "$unk" ] && [ "$moved" = 0 ]; then
+	ok "an unknown carrier status: $unk parcels counted under unknown_statuses, $kept orders keep the text, none had its shipping_status changed"
+else
+	bad "unknown status: $RUN_STATUS, counted $unk, kept $kept, $moved shipping_status changed: ${RUN_RESULT:0:300}"
+fi
+
 # ---- secrets ----------------------------------------------------------------------
 leaks=0
 for s in "$EM_TOKEN" "$BAD_TOKEN" "$MY_KEY" "$CRONFLEET_SECRET_KEY"; do

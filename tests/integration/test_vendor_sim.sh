@@ -87,6 +87,11 @@ rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q CRONFLEET_SIM_SITES &&
 	ok "a bad CRONFLEET_SIM_SITES: exit 2 naming it" ||
 	bad "bad CRONFLEET_SIM_SITES: rc $rc, '$out'"
+out=$(CRONFLEET_SIM_MAYSTRO_RENAME=LIVRÉ "$sim" 2>&1)
+rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q CRONFLEET_SIM_MAYSTRO_RENAME &&
+	ok "a CRONFLEET_SIM_MAYSTRO_RENAME without '=': exit 2 naming it" ||
+	bad "bad CRONFLEET_SIM_MAYSTRO_RENAME: rc $rc, '$out'"
 out=$(CRONFLEET_SIM_NOW=yesterday "$sim" 2>&1)
 rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q CRONFLEET_SIM_NOW &&

@@ -104,6 +104,10 @@ static const cf_config_item vs_table[] = {
 	    "EcoManager store API token (all stores)."),
 	CF_CFG_STRING("CRONFLEET_SIM_MAYSTRO_API_KEY", "sim-maystro-key", S,
 	    vs_config, maystro_api_key, "Maystro API key."),
+	CF_CFG_STRING("CRONFLEET_SIM_MAYSTRO_RENAME", NULL, 0, vs_config,
+	    maystro_rename,
+	    "OLD=NEW: Maystro sends the status OLD as NEW (a carrier "
+	    "changing its words), e.g. \"EN LIVRAISON=EN COURS\"."),
 };
 
 #define VS_TABLE_N (sizeof(vs_table) / sizeof(vs_table[0]))
@@ -162,6 +166,15 @@ vs_config_load(vs_config *cfg)
 	if (vs_time_parse(cfg->epoch, &cfg->epoch_s) != 0) {
 		config_die("CRONFLEET_SIM_EPOCH",
 		    "expected an RFC 3339 instant, e.g. 2024-01-01T00:00:00Z");
+	}
+	if (cfg->maystro_rename != NULL && cfg->maystro_rename[0] != '\0') {
+		const char *eq = strchr(cfg->maystro_rename, '=');
+		if (eq == NULL || eq == cfg->maystro_rename || eq[1] == '\0'
+		    || strlen(eq + 1) > 40) {
+			config_die("CRONFLEET_SIM_MAYSTRO_RENAME",
+			    "expected OLD=NEW, e.g. \"EN LIVRAISON=EN COURS\" "
+			    "(NEW at most 40 bytes)");
+		}
 	}
 }
 

@@ -19,8 +19,10 @@
  * 100 (default 50). A parcel's status moves with time through
  * "EN ATTENTE" (status_code 1), "EN PRÉPARATION" (2), "EXPÉDIÉ" (3),
  * "EN LIVRAISON" (4) to "LIVRÉ" (5), or ends "RETOURNÉ" (6) or
- * "ANNULÉ" (7); the codes are the simulator's. external_order_id is the
- * EcoManager reference ("EM-<store>-<n>").
+ * "ANNULÉ" (7); the codes are the simulator's. CRONFLEET_SIM_MAYSTRO_RENAME
+ * (OLD=NEW) sends one of them under another text, as a carrier that
+ * changes its words would. external_order_id is the EcoManager reference
+ * ("EM-<store>-<n>").
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -93,6 +95,20 @@ my_state(const vs_sim *sim, int store, int64_t k, int64_t now, int64_t *since)
 	return (outcome < 80 ? 5 : 6);
 }
 
+/* The text of status st, as CRONFLEET_SIM_MAYSTRO_RENAME may have it. */
+static const char *
+my_status_text(const vs_sim *sim, int st)
+{
+	const char *r = sim->cfg->maystro_rename, *eq;
+	size_t      n = strlen(my_status[st]);
+
+	if (r == NULL || (eq = strchr(r, '=')) == NULL
+	    || (size_t) (eq - r) != n || strncmp(r, my_status[st], n) != 0) {
+		return (my_status[st]);
+	}
+	return (eq + 1);
+}
+
 static void
 my_orders(vs_sim *sim, const vs_req *rq, vs_resp *out)
 {
@@ -152,7 +168,7 @@ my_orders(vs_sim *sim, const vs_req *rq, vs_resp *out)
 		cJSON_AddStringToObject(p, "display_id", s);
 		vs_order_ref(store, k, s, sizeof(s));
 		cJSON_AddStringToObject(p, "external_order_id", s);
-		cJSON_AddStringToObject(p, "status", my_status[st]);
+		cJSON_AddStringToObject(p, "status", my_status_text(sim, st));
 		cJSON_AddNumberToObject(p, "status_code", st);
 		vs_order_customer(sim, store, k, p, true);
 		cJSON_AddStringToObject(p, "created_at",

@@ -94,6 +94,7 @@ typedef struct vs_config {
 	    *sungrow_password;
 	char *ecomanager_token;
 	char *maystro_api_key;
+	char *maystro_rename; /* "OLD=NEW": a status sent under a new text */
 	/* Parsed forms of now and epoch (seconds since 1970). */
 	int64_t now_s; /* -1: follow the real clock */
 	int64_t epoch_s;
