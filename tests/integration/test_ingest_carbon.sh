@@ -123,8 +123,8 @@ direct_em DE >"$T/em"
 got=$(check_points DE electricitymaps 1 "$T/em")
 [ "$got" = "24 0" ] && ok "Electricity Maps values vs a direct call: gCO2eq/kWh as sent (24 points)" || bad "EM values: $got"
 
-row=$(sql "SELECT count(*) FROM $S.tokens WHERE owner = 'provider' AND owner_key = 'watttime' AND access_token NOT LIKE 'eyJ%' AND access_token NOT LIKE '%.%.%' AND expires_at > now()")
-[ "$row" = 1 ] && ok "WattTime token stored sealed (no JWT text in the column), with its expiry" || bad "watttime token: $(sql "SELECT owner_key, left(access_token, 12), expires_at FROM $S.tokens")"
+row=$(sql "SELECT count(*) FROM $S.tokens WHERE owner = 'provider' AND owner_key = 'watttime' AND access_token ~ '^[A-Za-z0-9+/]+=*\$' AND position('eyJ'::bytea IN decode(access_token, 'base64')) <> 1 AND expires_at > now()")
+[ "$row" = 1 ] && ok "WattTime token stored sealed (base64 of no JWT text), with its expiry" || bad "watttime token: $(sql "SELECT owner_key, left(access_token, 12), expires_at FROM $S.tokens")"
 
 # ---- re-run: nothing changes, the token is reused -------------------------------------------
 x0=$(xmins)
