@@ -104,9 +104,16 @@ for s in clock maintenance gateway; do
 done
 
 # Redis stops: the next health-check says degraded, naming redis.
+# Read the newest finished run begun after the stop (the newest of all may
+# still be running: its result is NULL then), waiting up to 15 s for one.
 redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
-sleep 5
-res=$(sql "SELECT result::text FROM $CRONFLEET_MAINTENANCE_SCHEMA.job_runs WHERE job = 'health-check' ORDER BY started_at DESC LIMIT 1")
+stopped=$(sql "SELECT now()")
+res=
+for _ in $(seq 1 150); do
+	res=$(sql "SELECT result::text FROM $CRONFLEET_MAINTENANCE_SCHEMA.job_runs WHERE job = 'health-check' AND started_at > '$stopped' AND status <> 'running' ORDER BY started_at DESC LIMIT 1")
+	[ -n "$res" ] && break
+	sleep 0.1
+done
 grep -q '"status": *"degraded"' <<<"$res" && grep -qi redis <<<"$res" &&
 	ok "degraded without Redis" || bad "without Redis: $res"
 
