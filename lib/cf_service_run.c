@@ -37,6 +37,8 @@
 
 /* Ticks waiting for a worker; beyond this they are dropped and logged. */
 #define RUN_TICKS_MAX 256
+/* Ticks of one 'skip' job claimed together (claim_runs), at most. */
+#define RUN_CLAIM_BATCH 64
 /* How the monitor paces itself. */
 #define RUN_MONITOR_STEP_MS 100
 /* Chains waiting for the clock; beyond, they are dropped and logged. */
@@ -980,21 +982,19 @@ run_execute(
 	free(res.json);
 }
 
-/* Takes one item off the ready queue through to its end. */
+/*
+ * What follows a claim (rv: the claim's own success; outcome, started_at
+ * and other: its answer): holding the fire back, recording a skip, or
+ * running the job through to its end.
+ */
 static void
-run_item(cf__worker *w, cf__item *it)
+run_claimed(cf__worker *w, cf__item *it, const char *run_id, int rv,
+    const char *outcome, int64_t started_at, const char *other,
+    const char *err)
 {
 	cf_service  *svc = w->svc;
 	cf__svc_job *j   = &svc->jobs[it->job];
 	const char  *job = j->def->name;
-	char         run_id[40], outcome[16], other[128], err[1024];
-	int64_t      started_at = 0;
-	int          rv;
-
-	cf__svc_run_id(run_id, sizeof(run_id));
-	rv = run_claim(w, it, run_id, run_mode(j, it), outcome,
-	    sizeof(outcome), &started_at, other, sizeof(other), err,
-	    sizeof(err));
 
 	pthread_mutex_lock(&svc->mu);
 	if (it->launched) {
@@ -1076,6 +1076,181 @@ run_item(cf__worker *w, cf__item *it)
 	pthread_mutex_unlock(&svc->mu);
 }
 
+/* Takes one item off the ready queue through to its end. */
+static void
+run_item(cf__worker *w, cf__item *it)
+{
+	cf__svc_job *j = &w->svc->jobs[it->job];
+	char         run_id[40], outcome[16], other[128], err[1024];
+	int64_t      started_at = 0;
+	int          rv;
+
+	cf__svc_run_id(run_id, sizeof(run_id));
+	rv = run_claim(w, it, run_id, run_mode(j, it), outcome,
+	    sizeof(outcome), &started_at, other, sizeof(other), err,
+	    sizeof(err));
+	run_claimed(w, it, run_id, rv, outcome, started_at, other, err);
+}
+
+/*
+ * Several ticks of one 'skip' job, taken from the ready queue together:
+ * one claim_runs (db/runtime/004) decides them all as claim_run would one
+ * after another. The skipped and the duplicates are settled first; the
+ * one that may run (at most one: the others find it running) runs last,
+ * on this worker.
+ */
+static void
+run_batch(cf__worker *w, cf__item **items, size_t n)
+{
+	cf_service  *svc = w->svc;
+	cf__svc_job *j   = &svc->jobs[items[0]->job];
+	char(*ids)[40]   = calloc(n, sizeof(*ids));
+	char(*att)[16]   = calloc(n, sizeof(*att));
+	char(*at)[24]    = calloc(n, sizeof(*at));
+	const char **cid = calloc(n, sizeof(char *));
+	const char **cfi = calloc(n, sizeof(char *));
+	const char **ctr = calloc(n, sizeof(char *));
+	const char **cat = calloc(n, sizeof(char *));
+	const char **csc = calloc(n, sizeof(char *));
+	char        *arr[5] = { NULL };
+	char         sql[512], stale[16], err[1024] = "";
+	PGresult    *res = NULL;
+	size_t       run = n; /* the item that runs, if any */
+	int64_t      run_start = 0;
+	int          rv  = CF_ENOMEM;
+
+	if (ids == NULL || att == NULL || at == NULL || cid == NULL
+	    || cfi == NULL || ctr == NULL || cat == NULL || csc == NULL) {
+		cf_errf(err, sizeof(err), "out of memory");
+		goto settle;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cf__svc_run_id(ids[i], sizeof(ids[i]));
+		snprintf(att[i], sizeof(att[i]), "%u", items[i]->attempt);
+		snprintf(at[i], sizeof(at[i]), "%lld",
+		    (long long) items[i]->scheduled_for);
+		cid[i] = ids[i];
+		cfi[i] = items[i]->fire_id;
+		ctr[i] = cf_trigger_name(items[i]->trigger);
+		cat[i] = att[i];
+		csc[i] = at[i];
+	}
+	if ((arr[0] = cf__svc_text_array(cid, n)) == NULL
+	    || (arr[1] = cf__svc_text_array(cfi, n)) == NULL
+	    || (arr[2] = cf__svc_text_array(ctr, n)) == NULL
+	    || (arr[3] = cf__svc_text_array(cat, n)) == NULL
+	    || (arr[4] = cf__svc_text_array(csc, n)) == NULL) {
+		cf_errf(err, sizeof(err), "out of memory");
+		goto settle;
+	}
+	snprintf(sql, sizeof(sql),
+	    "SELECT i, outcome, started_ms, other FROM \"%s\".claim_runs("
+	    "$1::text[], $2, $3::text[], $4::text[], $5::int[], "
+	    "$6::bigint[], $7, $8, $9::int)",
+	    svc->opts->schema);
+	snprintf(stale, sizeof(stale), "%d", CF__SVC_STALE_MS);
+	{
+		const char *p[9] = { arr[0], j->def->name, arr[1], arr[2],
+			arr[3], arr[4], svc->owner, "skip", stale };
+		if ((rv = run_pg(svc, &w->pg, err, sizeof(err))) == CF_OK) {
+			rv = cf_pg_exec_prepared(
+			    w->pg, sql, 9, p, &res, err, sizeof(err));
+		}
+	}
+	if (rv == CF_OK && (size_t) PQntuples(res) != n) {
+		cf_errf(err, sizeof(err), "claim_runs returned %d rows for %zu",
+		    PQntuples(res), n);
+		rv = CF_EDB;
+	}
+
+settle:
+	for (size_t r = 0; r < n; r++) {
+		size_t      i   = r;
+		const char *out = "";
+		int64_t     st  = 0;
+		const char *oth = "";
+
+		if (rv == CF_OK) {
+			i = (size_t) strtoul(PQgetvalue(res, (int) r, 0), NULL,
+			        10)
+			    - 1;
+			out = PQgetvalue(res, (int) r, 1);
+			st  = strtoll(PQgetvalue(res, (int) r, 2), NULL, 10);
+			oth = PQgetvalue(res, (int) r, 3);
+			if (i >= n || items[i] == NULL) {
+				continue; /* not from claim_runs; cannot be */
+			}
+			if (strcmp(out, "run") == 0 && run == n) {
+				run        = i; /* after the others */
+				run_start  = st;
+				continue;
+			}
+		}
+		run_claimed(w, items[i], ids != NULL ? ids[i] : "", rv, out,
+		    st, oth, err);
+		items[i] = NULL;
+	}
+	PQclear(res);
+	res = NULL;
+	if (run < n) {
+		run_claimed(w, items[run], ids[run], CF_OK, "run", run_start,
+		    "", err);
+		items[run] = NULL;
+	}
+	/* Anything claim_runs did not name (it cannot happen) is let go:
+	 * the sweep finds its fire unsettled. */
+	pthread_mutex_lock(&svc->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i] != NULL) {
+			cf__item_free(svc, items[i]);
+		}
+	}
+	pthread_mutex_unlock(&svc->mu);
+	PQclear(res);
+	for (int c = 0; c < 5; c++) {
+		free(arr[c]);
+	}
+	free(ids);
+	free(att);
+	free(at);
+	free(cid);
+	free(cfi);
+	free(ctr);
+	free(cat);
+	free(csc);
+}
+
+/*
+ * Takes it (a tick of a 'skip' job, already off the ready queue) and the
+ * ticks of the same job that wait behind it, up to max in all, into out;
+ * returns how many. Under svc->mu.
+ */
+static size_t
+ready_take_job(cf_service *svc, cf__item *it, cf__item **out, size_t max)
+{
+	cf__item **pp   = &svc->ready;
+	cf__item  *prev = NULL;
+	size_t     n    = 0;
+
+	out[n++] = it;
+	while (*pp != NULL && n < max) {
+		cf__item *c = *pp;
+		if (c->kind == CF__ITEM_TICK && c->job == it->job) {
+			*pp = c->next;
+			if (svc->ready_tail == c) {
+				svc->ready_tail = prev;
+			}
+			c->next = NULL;
+			svc->nticks--;
+			out[n++] = c;
+		} else {
+			prev = c;
+			pp   = &c->next;
+		}
+	}
+	return (n);
+}
+
 void *
 cf__svc_worker_main(void *arg)
 {
@@ -1092,8 +1267,21 @@ cf__svc_worker_main(void *arg)
 			break;
 		}
 		it = ready_pop(svc);
-		pthread_mutex_unlock(&svc->mu);
-		run_item(w, it);
+		if (it->kind == CF__ITEM_TICK
+		    && strcmp(run_mode(&svc->jobs[it->job], it), "skip") == 0) {
+			cf__item *batch[RUN_CLAIM_BATCH];
+			size_t    n = ready_take_job(svc, it, batch,
+			       RUN_CLAIM_BATCH);
+			pthread_mutex_unlock(&svc->mu);
+			if (n > 1) {
+				run_batch(w, batch, n);
+			} else {
+				run_item(w, it);
+			}
+		} else {
+			pthread_mutex_unlock(&svc->mu);
+			run_item(w, it);
+		}
 		pthread_mutex_lock(&svc->mu);
 	}
 	pthread_mutex_unlock(&svc->mu);
