@@ -35,6 +35,16 @@ if(TARGET cronfleet-clock)
   set_tests_properties(integration.service.guarantees PROPERTIES TIMEOUT 600)
 endif()
 
+# Ticks of an overlap-skip job that wait together are claimed in one
+# statement, each decided as if claimed one after another (nng ports
+# 9750-9999).
+if(TARGET cronfleet-clock)
+  add_test(NAME integration.service.batch
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_service_batch.sh
+                   ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(integration.service.batch PROPERTIES TIMEOUT 300)
+endif()
+
 # The catch-up sweep through the real clock on virtual time: a service
 # down while the clock fires (misfire once, all, skip), kill -9 mid-run,
 # a new clock leader and fencing of an older epoch's tick.
