@@ -201,6 +201,7 @@ typedef struct cf__svc_job {
 	/* Under svc->mu. */
 	int       running;   /* runs here whose row is 'running' */
 	int       launching; /* held items handed to workers, unclaimed */
+	int       claiming;  /* a batch of its ticks is being claimed */
 	cf__item *held;      /* BACKLOG items waiting for the job to be
 	                        free, by scheduled_for */
 	size_t nheld;

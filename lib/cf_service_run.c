@@ -185,23 +185,6 @@ ready_push(cf_service *svc, cf__item *it)
 	pthread_cond_signal(&svc->cv);
 }
 
-static cf__item *
-ready_pop(cf_service *svc)
-{
-	cf__item *it = svc->ready;
-	if (it != NULL) {
-		svc->ready = it->next;
-		if (svc->ready == NULL) {
-			svc->ready_tail = NULL;
-		}
-		if (it->kind == CF__ITEM_TICK) {
-			svc->nticks--;
-		}
-		it->next = NULL;
-	}
-	return (it);
-}
-
 int
 cf__svc_enqueue_tick(cf_service *svc, cf__item *it)
 {
@@ -1164,6 +1147,10 @@ run_batch(cf__worker *w, cf__item **items, size_t n)
 	}
 
 settle:
+	pthread_mutex_lock(&svc->mu);
+	j->claiming = 0;
+	pthread_cond_broadcast(&svc->cv); /* its waiting ticks may go */
+	pthread_mutex_unlock(&svc->mu);
 	for (size_t r = 0; r < n; r++) {
 		size_t      i   = r;
 		const char *out = "";
@@ -1220,6 +1207,44 @@ settle:
 	free(csc);
 }
 
+/* A tick of a 'skip' job: claimed in batches (run_batch). */
+static int
+ready_batched(const cf_service *svc, const cf__item *it)
+{
+	return (it->kind == CF__ITEM_TICK
+	    && strcmp(run_mode(&svc->jobs[it->job], it), "skip") == 0);
+}
+
+/*
+ * The first ready item a worker may take, off the queue; NULL when none.
+ * A batched tick of a job whose claim is under way waits: that claim
+ * holds the job's lock until it commits, so a second one would only wait
+ * for it, while left here the ticks join the next batch. Under svc->mu.
+ */
+static cf__item *
+ready_take(cf_service *svc)
+{
+	cf__item **pp   = &svc->ready;
+	cf__item  *prev = NULL;
+
+	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		cf__item *c = *pp;
+		if (ready_batched(svc, c) && svc->jobs[c->job].claiming) {
+			continue;
+		}
+		*pp = c->next;
+		if (svc->ready_tail == c) {
+			svc->ready_tail = prev;
+		}
+		if (c->kind == CF__ITEM_TICK) {
+			svc->nticks--;
+		}
+		c->next = NULL;
+		return (c);
+	}
+	return (NULL);
+}
+
 /*
  * Takes it (a tick of a 'skip' job, already off the ready queue) and the
  * ticks of the same job that wait behind it, up to max in all, into out;
@@ -1259,25 +1284,20 @@ cf__svc_worker_main(void *arg)
 
 	pthread_mutex_lock(&svc->mu);
 	for (;;) {
-		cf__item *it;
-		while (!svc->stop && svc->ready == NULL) {
+		cf__item *it = NULL;
+		while (!svc->stop && (it = ready_take(svc)) == NULL) {
 			pthread_cond_wait(&svc->cv, &svc->mu);
 		}
-		if (svc->stop) {
-			break;
+		if (it == NULL) {
+			break; /* stopping */
 		}
-		it = ready_pop(svc);
-		if (it->kind == CF__ITEM_TICK
-		    && strcmp(run_mode(&svc->jobs[it->job], it), "skip") == 0) {
+		if (ready_batched(svc, it)) {
 			cf__item *batch[RUN_CLAIM_BATCH];
 			size_t    n = ready_take_job(svc, it, batch,
 			       RUN_CLAIM_BATCH);
+			svc->jobs[it->job].claiming = 1;
 			pthread_mutex_unlock(&svc->mu);
-			if (n > 1) {
-				run_batch(w, batch, n);
-			} else {
-				run_item(w, it);
-			}
+			run_batch(w, batch, n);
 		} else {
 			pthread_mutex_unlock(&svc->mu);
 			run_item(w, it);

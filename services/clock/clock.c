@@ -40,7 +40,7 @@
 
 /* REP workers: enough that manual triggers arriving together can share
  * one ledger commit (cmd_trigger); each is a cheap nng context. */
-#define CLOCK_WORKERS 16
+#define CLOCK_WORKERS 32
 #define NEXT_DEFAULT 5
 #define NEXT_MAX 100
 

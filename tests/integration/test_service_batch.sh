@@ -53,5 +53,30 @@ poll 10 sh -c "[ \$(grep -c 'event.tsv.sb.skipped' '$T/events') -ge 5 ]" &&
 	ok "five skipped events published" || bad "skipped events: $(grep -c 'event.tsv.sb.skipped' "$T/events")"
 grep -q "claim_runs" "$T/r1.log" && bad "an error mentioning claim_runs in the log" || ok "no claim error logged"
 
+# claim_runs by itself (rolled back): a fire twice in one batch and a
+# fire already recorded are duplicates, as claim_run one after another
+# would find them; arrays of different lengths are refused.
+got=$(psql -qtAX "$DATABASE_URL" <<SQL 2>&1
+BEGIN;
+SELECT string_agg(i || ':' || outcome, ' ' ORDER BY i) FROM $S.claim_runs(
+    array['c1', 'c2', 'c3', 'c4', 'c5'], 'zz',
+    array['zz@1', 'zz@2', 'zz@1', '${fids[1]}', 'zz@3'],
+    array['manual', 'manual', 'manual', 'manual', 'manual'],
+    array[1, 1, 1, 1, 1], array[0, 0, 0, 0, 0]::bigint[], 'me', 'skip', 5000);
+SELECT string_agg(i || ':' || outcome, ' ' ORDER BY i) FROM $S.claim_runs(
+    array['d1', 'd2'], 'sb', array['${fids[1]}', 'sb@new'],
+    array['manual', 'manual'], array[1, 1], array[0, 0]::bigint[], 'me', 'skip', 5000);
+ROLLBACK;
+SQL
+)
+# zz: c1 runs, c2 skipped (c1 in progress), c3 the same fire as c1, c4 a
+# fire of another job (a new fire for zz: skipped), c5 skipped. sb: its
+# recorded fire is a duplicate, a new one runs (nothing of sb running).
+[ "$got" = "$(printf '%s\n' '1:run 2:skipped 3:duplicate 4:skipped 5:skipped' '1:duplicate 2:run')" ] &&
+	ok "claim_runs: duplicates within the batch and already recorded; skip after the first run" ||
+	bad "claim_runs outcomes: $got"
+err=$(sql "SELECT * FROM $S.claim_runs(array['e1'], 'zz', array['zz@1', 'zz@2'], array['manual'], array[1], array[0]::bigint[], 'me', 'skip', 5000)")
+grep -q "arrays of different lengths" <<<"$err" && ok "claim_runs refuses arrays of different lengths" || bad "claim_runs lengths: $err"
+
 stop_svcs
 svc_finish
