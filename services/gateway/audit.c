@@ -3,7 +3,12 @@
  *
  * A request thread never waits for the database: gw_audit_record puts the
  * row on a queue and one writer thread inserts what is queued, many rows
- * per statement. When PostgreSQL is down the rows wait (the queue is
+ * per statement, waiting up to AUDIT_LINGER_MS after the first for more
+ * to come (a burst of triggers then costs one commit per batch, not one
+ * per row). GET /api/v1/audit first waits until every row queued before
+ * it is written, so an action is listed by the next read (unless the
+ * database is away: then it answers with what is there after
+ * AUDIT_FLUSH_MS). When PostgreSQL is down the rows wait (the queue is
  * bounded; past AUDIT_QUEUE_MAX a row is dropped with a warning) and are
  * written once it is back; every action is also a JSON log line (http.c),
  * so a dropped row is still on record somewhere. GET /api/v1/audit reads
@@ -25,6 +30,8 @@
 #define AUDIT_BATCH 100 /* rows per INSERT */
 #define AUDIT_NCOLS 11
 #define AUDIT_RETRY_MS 1000
+#define AUDIT_LINGER_MS 5
+#define AUDIT_FLUSH_MS 1000
 #define AUDIT_DEFAULT 50
 #define AUDIT_MAX 1000
 
@@ -40,6 +47,10 @@ struct gw_audit {
 	pthread_cond_t   cv;
 	audit_row       *head, *tail;
 	size_t           queued;
+	uint64_t         enqueued; /* rows ever queued */
+	uint64_t         written;  /* of those, rows inserted (in order) */
+	int              flushers; /* readers waiting for written */
+	pthread_cond_t   done_cv;  /* written moved */
 	int              stopping;
 	pthread_mutex_t  read_mu; /* the reader's connection */
 	cf_pg           *read_pg;
@@ -109,8 +120,9 @@ audit_insert(const gw_config *cfg, cf_pg *pg, audit_row **rows, int n,
 	return (rv);
 }
 
-static void
-audit_sleep_ms(struct gw_audit *a, int64_t ms)
+/* Absolute CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+static struct timespec
+audit_deadline(int64_t ms)
 {
 	struct timespec ts;
 
@@ -121,6 +133,14 @@ audit_sleep_ms(struct gw_audit *a, int64_t ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	return (ts);
+}
+
+static void
+audit_sleep_ms(struct gw_audit *a, int64_t ms)
+{
+	struct timespec ts = audit_deadline(ms);
+
 	pthread_mutex_lock(&a->mu);
 	if (!a->stopping) {
 		pthread_cond_timedwait(&a->cv, &a->mu, &ts);
@@ -142,6 +162,13 @@ audit_main(void *arg)
 		pthread_mutex_lock(&a->mu);
 		while (a->head == NULL && !a->stopping) {
 			pthread_cond_wait(&a->cv, &a->mu);
+		}
+		if (a->queued < AUDIT_BATCH && !a->stopping && a->flushers == 0) {
+			struct timespec until = audit_deadline(AUDIT_LINGER_MS);
+			while (a->queued < AUDIT_BATCH && !a->stopping
+			    && a->flushers == 0
+			    && pthread_cond_timedwait(&a->cv, &a->mu, &until)
+			        == 0) { }
 		}
 		stopping = a->stopping;
 		for (audit_row *r = a->head; r != NULL && n < AUDIT_BATCH;
@@ -188,6 +215,8 @@ audit_main(void *arg)
 		if (a->head == NULL) {
 			a->tail = NULL;
 		}
+		a->written += (uint64_t) n;
+		pthread_cond_broadcast(&a->done_cv);
 		pthread_mutex_unlock(&a->mu);
 	}
 	cf_pg_close(pg);
@@ -207,11 +236,13 @@ gw_audit_open(gw_audit **out, const gw_config *cfg, char *err, size_t errlen)
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->read_mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
+	pthread_cond_init(&a->done_cv, NULL);
 	if (pthread_create(&a->thr, NULL, audit_main, a) != 0) {
 		snprintf(err, errlen, "cannot start the audit thread");
 		pthread_mutex_destroy(&a->mu);
 		pthread_mutex_destroy(&a->read_mu);
 		pthread_cond_destroy(&a->cv);
+		pthread_cond_destroy(&a->done_cv);
 		free(a);
 		return (CF_ESYSTEM);
 	}
@@ -240,6 +271,7 @@ gw_audit_close(gw_audit *a)
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->read_mu);
 	pthread_cond_destroy(&a->cv);
+	pthread_cond_destroy(&a->done_cv);
 	free(a);
 }
 
@@ -299,7 +331,38 @@ gw_audit_record(gw_audit *a, const gw_request *rq, const char *method,
 	}
 	a->tail = r;
 	a->queued++;
-	pthread_cond_signal(&a->cv);
+	a->enqueued++;
+	/* The writer wakes for the first row and for a full batch; in
+	 * between it lingers (AUDIT_LINGER_MS) without being woken. */
+	if (a->queued == 1 || a->queued == AUDIT_BATCH) {
+		pthread_cond_signal(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
+/*
+ * Waits (at most AUDIT_FLUSH_MS) until the rows queued before this call
+ * are written, the writer not lingering meanwhile.
+ */
+static void
+audit_flush(struct gw_audit *a)
+{
+	struct timespec until = audit_deadline(AUDIT_FLUSH_MS);
+	uint64_t        target;
+
+	if (a == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&a->mu);
+	target = a->enqueued;
+	if (a->written < target) {
+		a->flushers++;
+		pthread_cond_signal(&a->cv);
+		while (a->written < target && !a->stopping
+		    && pthread_cond_timedwait(&a->done_cv, &a->mu, &until)
+		        == 0) { }
+		a->flushers--;
+	}
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -322,6 +385,7 @@ gw_route_audit(gw_app *app, const gw_request *rq, gw_reply *out)
 	if (gw_query_int(rq, "limit", AUDIT_DEFAULT, AUDIT_MAX, &limit, out)) {
 		return;
 	}
+	audit_flush(a);
 	if (before != NULL && !cf_digits(before, strlen(before))) {
 		gw_reply_error(out, 400,
 		    "query 'before': '%s' is not an audit id (take "

@@ -276,6 +276,20 @@ while :; do
 done
 [ "$seen" = "$total" ] && ok "audit pages of 4 walk all $total rows ($pages pages)" || bad "audit paging saw $seen of $total"
 expect 400 GET "/api/v1/audit?before=abc" "$VW"
+# The audit writer batches rows (it lingers a few ms for more); a read
+# still lists every action answered before it was asked.
+had=$(sql "SELECT count(*) FROM $GW_SCHEMA.audit WHERE actor = 'ci' AND action = 'pause'")
+# One curl, one connection: 20 pauses, then the read within a millisecond
+# of the last answer.
+args=()
+for _ in $(seq 20); do
+	args+=(-o /dev/null -X POST -H "Authorization: Bearer $ADM2" "$G/api/v1/jobs/hourly/pause" --next)
+done
+curl -s "${args[@]}" -o "$T/body" -H "Authorization: Bearer $VW" "$G/api/v1/audit?actor=ci&action=pause&limit=1000"
+n=$(jq_py "len(d['data'])")
+[ "$n" = $((had + 20)) ] && ok "20 pauses, then a read at once: all 20 listed ($n rows)" ||
+	bad "audit right after 20 pauses lists $n rows, expected $((had + 20))"
+expect 200 POST /api/v1/jobs/hourly/resume "$ADM" >/dev/null
 
 echo "# status asked in parallel: each answer gathered after it was asked"
 # Six clients ask for the status without pause (their requests share
