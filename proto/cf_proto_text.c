@@ -36,7 +36,7 @@ static const text_form text_forms[] = {
 	{ "ping", 0, 0, 0, "ping" },
 	{ "start", 0, 0, 0, "start" },
 	{ "stop", 0, 0, 0, "stop" },
-	{ "trigger", 'r', 0, 0, "trigger <job>" },
+	{ "trigger", 'r', 'o', 0, "trigger <job> [n]" },
 	{ "pause", 'r', 0, 0, "pause <job>" },
 	{ "resume", 'r', 0, 0, "resume <job>" },
 	{ "history", 'o', 'o', 'a', "history [job] [n] [key=value ...]" },

@@ -1032,58 +1032,76 @@ trig_write(clock_actor *c, trig_wait **batch, size_t n)
 }
 
 /*
- * A manual fire: into the ledger and out as a tick, now. Triggers that
+ * Manual fires: into the ledger and out as ticks, now. Triggers that
  * arrive while one is being written wait and are then written together,
  * in one statement and one commit (group commit): the ledger's fence
  * makes its writes one at a time, so without this a burst of triggers
- * would pay one commit each, in a row.
+ * would pay one commit each, in a row. n (1..LEDGER_MANY_MAX) asks for n
+ * fires of the job at once (the gateway's triggers that arrive together,
+ * proto/COMMANDS.md): they queue together, so they share a commit too,
+ * and the answer lists them; without n the answer is the one fire.
  */
 static void
 cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 {
-	trig_wait w;
-	char      when[40];
-	int       slot;
+	trig_wait  one, *w = &one;
+	char       service[CLOCK_NAME_MAX], when[40];
+	int        slot, n = cmd->n > 0 ? cmd->n : 1;
 
-	memset(&w, 0, sizeof(w));
-	w.job = cmd->job;
+	if (n > LEDGER_MANY_MAX) {
+		snprintf(a->error, sizeof(a->error),
+		    "invalid n: %d fires at once; at most %d", n,
+		    LEDGER_MANY_MAX);
+		return;
+	}
 	pthread_mutex_lock(&c->mu);
 	if ((slot = cmd_need_job(c, cmd, a)) < 0) {
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
-	snprintf(w.service, sizeof(w.service), "%s", c->sched.jobs[slot].service);
+	snprintf(service, sizeof(service), "%s", c->sched.jobs[slot].service);
 	pthread_mutex_unlock(&c->mu);
+	if (n > 1 && (w = calloc((size_t) n, sizeof(*w))) == NULL) {
+		snprintf(a->error, sizeof(a->error), "trigger %s: %s", cmd->job,
+		    cf_strerror(CF_ENOMEM));
+		return;
+	}
+	memset(w, 0, (size_t) n * sizeof(*w));
 
 	pthread_mutex_lock(&c->trig_mu);
-	if (c->trig_tail != NULL) {
-		c->trig_tail->next = &w;
-	} else {
-		c->trig_head = &w;
+	for (int i = 0; i < n; i++) {
+		w[i].job = cmd->job;
+		snprintf(w[i].service, sizeof(w[i].service), "%s", service);
+		if (c->trig_tail != NULL) {
+			c->trig_tail->next = &w[i];
+		} else {
+			c->trig_head = &w[i];
+		}
+		c->trig_tail = &w[i];
 	}
-	c->trig_tail = &w;
-	while (!w.done) {
+	/* Written in queue order: the last one done means all are. */
+	while (!w[n - 1].done) {
 		trig_wait *batch[LEDGER_MANY_MAX];
-		size_t     n = 0;
+		size_t     k = 0;
 
 		if (c->trig_writing) {
 			pthread_cond_wait(&c->trig_cv, &c->trig_mu);
 			continue;
 		}
-		/* This thread writes what is queued, its own fire first or
+		/* This thread writes what is queued, its own fires first or
 		 * among the first. */
 		c->trig_writing = true;
-		while (c->trig_head != NULL && n < LEDGER_MANY_MAX) {
-			batch[n++]   = c->trig_head;
+		while (c->trig_head != NULL && k < LEDGER_MANY_MAX) {
+			batch[k++]   = c->trig_head;
 			c->trig_head = c->trig_head->next;
 		}
 		if (c->trig_head == NULL) {
 			c->trig_tail = NULL;
 		}
 		pthread_mutex_unlock(&c->trig_mu);
-		trig_write(c, batch, n);
+		trig_write(c, batch, k);
 		pthread_mutex_lock(&c->trig_mu);
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < k; i++) {
 			batch[i]->done = true;
 		}
 		c->trig_writing = false;
@@ -1091,19 +1109,39 @@ cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 	}
 	pthread_mutex_unlock(&c->trig_mu);
 
-	if (w.rv != CF_OK) {
-		snprintf(a->error, sizeof(a->error),
-		    "trigger %s: the fire could not be recorded (%s)%s%s",
-		    cmd->job, cf_strerror(w.rv), w.err[0] ? ": " : "", w.err);
-		return;
+	for (int i = 0; i < n; i++) {
+		if (w[i].rv != CF_OK) {
+			snprintf(a->error, sizeof(a->error),
+			    "trigger %s: the fire could not be recorded "
+			    "(%s)%s%s",
+			    cmd->job, cf_strerror(w[i].rv),
+			    w[i].err[0] ? ": " : "", w[i].err);
+			goto out;
+		}
 	}
 	a->data = cJSON_CreateObject();
 	cJSON_AddStringToObject(a->data, "job", cmd->job);
-	cJSON_AddStringToObject(a->data, "service", w.service);
-	cJSON_AddStringToObject(a->data, "fire_id", w.fire_id);
-	fmt_time(when, sizeof(when), w.at);
-	cJSON_AddStringToObject(a->data, "scheduled_for", when);
+	cJSON_AddStringToObject(a->data, "service", service);
+	if (cmd->n == 0) {
+		cJSON_AddStringToObject(a->data, "fire_id", w[0].fire_id);
+		fmt_time(when, sizeof(when), w[0].at);
+		cJSON_AddStringToObject(a->data, "scheduled_for", when);
+	}
 	cJSON_AddStringToObject(a->data, "trigger", "manual");
+	if (cmd->n > 0) {
+		cJSON *fires = cJSON_AddArrayToObject(a->data, "fires");
+		for (int i = 0; i < n && fires != NULL; i++) {
+			cJSON *f = cJSON_CreateObject();
+			fmt_time(when, sizeof(when), w[i].at);
+			cJSON_AddStringToObject(f, "fire_id", w[i].fire_id);
+			cJSON_AddStringToObject(f, "scheduled_for", when);
+			cJSON_AddItemToArray(fires, f);
+		}
+	}
+out:
+	if (w != &one) {
+		free(w);
+	}
 }
 
 /* A whole decimal number in [min, max]; 0, or -1 when it is not. */

@@ -812,14 +812,214 @@ route_next(gw_app *app, const gw_request *rq, gw_reply *out)
 }
 
 /*
+ * Triggers of one job that arrive together share one call to the clock:
+ * "trigger <job> <n>" asks for n fires, which the clock writes in one
+ * ledger statement and publishes (COMMANDS.md), and each request gets
+ * one of them. Every trigger is its own fire, as before; what is shared
+ * is the round trip. One call per job is under way at a time; the
+ * requests that arrive meanwhile wait, and the first to find none under
+ * way makes the next call, for up to TRIG_SHARE_MAX of them in order of
+ * arrival. Each request waits within its own deadline (504 past it;
+ * a fire already asked for is still made, as when a lone call times
+ * out).
+ */
+#define TRIG_SHARE_MAX 64
+
+typedef struct trig_waiter {
+	struct trig_waiter *next;
+	char                job[CF_PROTO_MAX_NAME + 1];
+	gw_result           res;
+	int                 taken;     /* in a call under way */
+	int                 done;      /* res is set */
+	int                 abandoned; /* its request gave up: freed by the
+	                                  caller */
+} trig_waiter;
+
+/* A call under way, for its job. */
+typedef struct trig_call {
+	struct trig_call *next;
+	const char       *job;
+} trig_call;
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	trig_waiter    *head; /* waiting, in order of arrival */
+	trig_call      *calls;
+} trig_share = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
+	NULL };
+
+static int
+trig_calling(const char *job)
+{
+	for (trig_call *c = trig_share.calls; c != NULL; c = c->next) {
+		if (strcmp(c->job, job) == 0) {
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * The i-th fire of a shared call's answer, as a lone trigger's answer. A
+ * clock from before "n" answers one fire, without "fires".
+ */
+static cJSON *
+trig_fire(const cJSON *data, int i)
+{
+	const cJSON *fires = cJSON_GetObjectItemCaseSensitive(data, "fires");
+	const cJSON *f     = cJSON_GetArrayItem(fires, i);
+	cJSON       *o;
+
+	if (fires == NULL && i == 0
+	    && cJSON_GetObjectItemCaseSensitive(data, "fire_id") != NULL) {
+		return (cJSON_Duplicate(data, 1));
+	}
+	if (f == NULL || (o = cJSON_CreateObject()) == NULL) {
+		return (NULL);
+	}
+	cJSON_AddItemToObject(o, "job",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(data, "job"), 1));
+	cJSON_AddItemToObject(o, "service",
+	    cJSON_Duplicate(
+	        cJSON_GetObjectItemCaseSensitive(data, "service"), 1));
+	cJSON_AddItemToObject(o, "fire_id",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(f, "fire_id"), 1));
+	cJSON_AddItemToObject(o, "scheduled_for",
+	    cJSON_Duplicate(
+	        cJSON_GetObjectItemCaseSensitive(f, "scheduled_for"), 1));
+	cJSON_AddStringToObject(o, "trigger", "manual");
+	return (o);
+}
+
+/* Makes one shared call for job and hands its fires out. Under mu. */
+static void
+trig_call_once(gw_app *app, const char *job, int64_t deadline)
+{
+	trig_waiter *took[TRIG_SHARE_MAX];
+	trig_call    call = { trig_share.calls, job };
+	gw_result    r;
+	int          k = 0;
+
+	for (trig_waiter **pp = &trig_share.head;
+	     *pp != NULL && k < TRIG_SHARE_MAX;) {
+		trig_waiter *w = *pp;
+		if (strcmp(w->job, job) == 0) {
+			*pp      = w->next;
+			w->next  = NULL;
+			w->taken = 1;
+			took[k++] = w;
+		} else {
+			pp = &w->next;
+		}
+	}
+	trig_share.calls = &call;
+	pthread_mutex_unlock(&trig_share.mu);
+	gw_upstream_call(app->up, GW_CLOCK, "trigger", job, k, deadline, &r);
+	pthread_mutex_lock(&trig_share.mu);
+	for (trig_call **pp = &trig_share.calls; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (*pp == &call) {
+			*pp = call.next;
+			break;
+		}
+	}
+	for (int i = 0; i < k; i++) {
+		trig_waiter *w = took[i];
+
+		memset(&w->res, 0, sizeof(w->res));
+		if (r.status != 0) {
+			w->res.status = r.status;
+			memcpy(w->res.error, r.error, sizeof(w->res.error));
+		} else if ((w->res.data = trig_fire(r.data, i)) == NULL) {
+			w->res.status = 502;
+			snprintf(w->res.error, sizeof(w->res.error),
+			    "clock: its answer to trigger %s lists fewer than "
+			    "%d fires",
+			    job, k);
+		}
+		if (w->abandoned) {
+			cJSON_Delete(w->res.data);
+			free(w);
+		} else {
+			w->done = 1;
+		}
+	}
+	cJSON_Delete(r.data);
+	pthread_cond_broadcast(&trig_share.cv);
+}
+
+/*
  * Asks the clock for a manual fire of job: the fire is in the ledger and
  * its tick published before the clock answers (COMMANDS.md).
  */
 int
 gw_trigger(gw_app *app, const char *job, int64_t deadline, gw_result *res)
 {
-	return (gw_upstream_call(
-	    app->up, GW_CLOCK, "trigger", job, 0, deadline, res));
+	trig_waiter *w;
+
+	memset(res, 0, sizeof(*res));
+	if (strlen(job) > CF_PROTO_MAX_NAME) {
+		/* The clock refuses it as it refuses any name it lacks. */
+		return (gw_upstream_call(
+		    app->up, GW_CLOCK, "trigger", job, 0, deadline, res));
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		res->status = 500;
+		snprintf(res->error, sizeof(res->error), "out of memory");
+		return (res->status);
+	}
+	snprintf(w->job, sizeof(w->job), "%s", job);
+	pthread_mutex_lock(&trig_share.mu);
+	{
+		trig_waiter **pp = &trig_share.head;
+		while (*pp != NULL) {
+			pp = &(*pp)->next;
+		}
+		*pp = w;
+	}
+	while (!w->done) {
+		struct timespec ts;
+		int64_t         left;
+
+		if (!w->taken && !trig_calling(job)) {
+			trig_call_once(app, job, deadline);
+			continue;
+		}
+		if ((left = deadline - gw_now_ms()) <= 0) {
+			if (w->taken) {
+				w->abandoned = 1; /* the caller frees it */
+			} else {
+				trig_waiter **pp = &trig_share.head;
+				while (*pp != w) {
+					pp = &(*pp)->next;
+				}
+				*pp = w->next;
+				free(w);
+			}
+			pthread_mutex_unlock(&trig_share.mu);
+			res->status = 504;
+			snprintf(res->error, sizeof(res->error),
+			    "clock did not answer in time (%lld ms): trigger "
+			    "%s",
+			    (long long) app->cfg->timeout_ms, job);
+			return (res->status);
+		}
+		/* The condition's clock is the wall clock; the deadline's is
+		 * monotonic: wait for what is left of it. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t) (left / 1000);
+		ts.tv_nsec += (long) (left % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&trig_share.cv, &trig_share.mu, &ts);
+	}
+	pthread_mutex_unlock(&trig_share.mu);
+	*res = w->res;
+	free(w);
+	return (res->status);
 }
 
 /* The fire's id as the audit's detail. */

@@ -64,6 +64,21 @@ grep -q '"trigger":"manual"' <<<"$out" && ok trigger || bad "trigger: $out"
 [ "$(sql "SELECT count(*) FROM $schema.fires WHERE trigger = 'manual'")" = 1 ] &&
 	ok "manual fire in the ledger" || bad "manual fire not in the ledger"
 
+# n fires at once (the gateway's shared triggers): each its own instant,
+# all in the ledger; more than 64 refused.
+out=$(req "trigger it-fast 5")
+ids=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1])["data"]; print(" ".join(f["fire_id"] for f in d["fires"]))' "$out" 2>/dev/null)
+n=$(wc -w <<<"$ids")
+nd=$(tr ' ' '\n' <<<"$ids" | sort -u | grep -c .)
+inl=0
+for f in $ids; do
+	[ "$(sql "SELECT count(*) FROM $schema.fires WHERE fire_id = '$f' AND trigger = 'manual' AND outcome = 'published'")" = 1 ] && inl=$((inl + 1))
+done
+[ "$n" = 5 ] && [ "$nd" = 5 ] && [ "$inl" = 5 ] && ok "trigger it-fast 5: five distinct fires, all published in the ledger" ||
+	bad "trigger with n: $n fires, $nd distinct, $inl in the ledger: $out"
+out=$(req "trigger it-fast 65")
+grep -q "invalid n: 65 fires at once; at most 64" <<<"$out" && ok "n above 64 refused" || bad "n 65: $out"
+
 out=$(req "trigger no-such-job")
 grep -q "unknown job 'no-such-job'" <<<"$out" && ok unknown_job || bad "unknown job: $out"
 

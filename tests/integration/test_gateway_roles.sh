@@ -169,12 +169,27 @@ expect 200 GET /api/v1/jobs/hourly "$VW"
 
 echo "# triggers at once: each its own fire (one commit for those that arrive together)"
 before=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires WHERE job = 'quick' AND trigger = 'manual'")
-seq 64 | xargs -P16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+mkdir -p "$T/burst.d"
+seq 64 | xargs -P16 -I{} curl -s -o "$T/burst.d/{}" -w '%{http_code}\n' -X POST \
 	-H "Authorization: Bearer $ADM" "$G/api/v1/jobs/quick/trigger" >"$T/burst"
 [ "$(grep -c '^200$' "$T/burst")" = 64 ] && ok "64 concurrent triggers all answered 200" ||
 	bad "concurrent triggers: $(sort "$T/burst" | uniq -c | tr '\n' ' ')"
 after=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires WHERE job = 'quick' AND trigger = 'manual'")
 [ $((after - before)) = 64 ] && ok "64 manual fires in the ledger" || bad "ledger: $((after - before)) new manual fires"
+# Triggers that arrive together share one call to the clock ("trigger
+# quick <n>"); each request still gets a fire of its own, the one the
+# ledger holds, with the job's name and service.
+python3 - "$T"/burst.d/* >"$T/burst_ids" <<'PY'
+import json, sys
+for name in sys.argv[1:]:
+    body = json.load(open(name))["data"]
+    assert body["job"] == "quick" and body["service"] == "ingest" and body["trigger"] == "manual"
+    print(body["fire_id"])
+PY
+nd=$(sort -u "$T/burst_ids" | grep -c .)
+inl=$(sql "SELECT count(*) FROM $CRONFLEET_CLOCK_SCHEMA.fires WHERE fire_id IN ($(sed "s/.*/'&'/" "$T/burst_ids" | paste -sd,)) AND trigger = 'manual'")
+[ "$nd" = 64 ] && [ "$inl" = 64 ] && ok "each of the 64 answers names its own fire, the ledger's" ||
+	bad "burst answers: $nd distinct fire ids, $inl of them in the ledger"
 # Rows written by one transaction share its xmin: triggers that arrived
 # while another was being written went into the ledger together.
 ntx=$(sql "SELECT count(DISTINCT xmin::text) FROM (SELECT xmin FROM $CRONFLEET_CLOCK_SCHEMA.fires

@@ -33,6 +33,7 @@ static const text_case good[] = {
 	{ "start", "start", NULL, 0, NULL, NULL, 1 },
 	{ "stop", "stop", NULL, 0, NULL, NULL, 1 },
 	{ "trigger energy-sync", "trigger", "energy-sync", 0, NULL, NULL, 1 },
+	{ "trigger energy-sync 3", "trigger", "energy-sync", 3, NULL, NULL, 1 },
 	{ "pause daily-snapshot", "pause", "daily-snapshot", 0, NULL, NULL,
 	    1 },
 	{ "resume daily-snapshot", "resume", "daily-snapshot", 0, NULL, NULL,
@@ -165,13 +166,14 @@ typedef struct {
 } bad_case;
 
 static const bad_case bad[] = {
-	{ "trigger", "usage: trigger <job>" },
+	{ "trigger", "usage: trigger <job> [n]" },
 	{ "pause", "usage: pause <job>" },
 	{ "resume", "usage: resume <job>" },
 	{ "jobs x", "usage: jobs" },
 	{ "status a b", "usage: status [job]" },
 	{ "ping now", "usage: ping" },
-	{ "trigger a b", "usage: trigger <job>" },
+	{ "trigger a b", "trigger: n must be a number" },
+	{ "trigger a 2 3", "usage: trigger <job> [n]" },
 	{ "history a b", "n must be a number" },
 	{ "history a -1", "n must be a number" },
 	{ "history a 100001", "n must be a number" },
@@ -202,7 +204,7 @@ static const bad_case bad[] = {
 	{ "{\"cmd\":\"trigger\",\"job\":7}",
 	    "field 'job': expected a string" },
 	{ "{\"cmd\":\"trigger\",\"job\":\"a b\"}", "not a valid job name" },
-	{ "{\"cmd\":\"trigger\"}", "usage: trigger <job>" },
+	{ "{\"cmd\":\"trigger\"}", "usage: trigger <job> [n]" },
 	{ "{\"cmd\":\"history\",\"job\":\"a\",\"n\":\"20\"}", "field 'n'" },
 	{ "{\"cmd\":\"history\",\"job\":\"a\",\"n\":2.5}", "field 'n'" },
 	{ "{\"cmd\":\"history\",\"job\":\"a\",\"n\":-1}", "field 'n'" },
@@ -355,7 +357,7 @@ text_error_reply(void **state)
 	msgpack_sbuffer sb;
 	cf_reply        r = { 0, err, NULL };
 	const char     *want
-	    = "{\"success\":false,\"error\":\"usage: trigger <job>\"}";
+	    = "{\"success\":false,\"error\":\"usage: trigger <job> [n]\"}";
 	(void) state;
 	assert_int_equal(
 	    cf_proto_request_decode("trigger", 7, &c, &text, err, sizeof(err)),
