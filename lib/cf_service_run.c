@@ -1085,22 +1085,22 @@ run_item(cf__worker *w, cf__item *it)
 static void
 run_batch(cf__worker *w, cf__item **items, size_t n)
 {
-	cf_service  *svc = w->svc;
-	cf__svc_job *j   = &svc->jobs[items[0]->job];
-	char(*ids)[40]   = calloc(n, sizeof(*ids));
-	char(*att)[16]   = calloc(n, sizeof(*att));
-	char(*at)[24]    = calloc(n, sizeof(*at));
-	const char **cid = calloc(n, sizeof(char *));
-	const char **cfi = calloc(n, sizeof(char *));
-	const char **ctr = calloc(n, sizeof(char *));
-	const char **cat = calloc(n, sizeof(char *));
-	const char **csc = calloc(n, sizeof(char *));
+	cf_service  *svc    = w->svc;
+	cf__svc_job *j      = &svc->jobs[items[0]->job];
+	char(*ids)[40]      = calloc(n, sizeof(*ids));
+	char(*att)[16]      = calloc(n, sizeof(*att));
+	char(*at)[24]       = calloc(n, sizeof(*at));
+	const char **cid    = calloc(n, sizeof(char *));
+	const char **cfi    = calloc(n, sizeof(char *));
+	const char **ctr    = calloc(n, sizeof(char *));
+	const char **cat    = calloc(n, sizeof(char *));
+	const char **csc    = calloc(n, sizeof(char *));
 	char        *arr[5] = { NULL };
 	char         sql[512], stale[16], err[1024] = "";
-	PGresult    *res = NULL;
-	size_t       run = n; /* the item that runs, if any */
+	PGresult    *res       = NULL;
+	size_t       run       = n; /* the item that runs, if any */
 	int64_t      run_start = 0;
-	int          rv  = CF_ENOMEM;
+	int          rv        = CF_ENOMEM;
 
 	if (ids == NULL || att == NULL || at == NULL || cid == NULL
 	    || cfi == NULL || ctr == NULL || cat == NULL || csc == NULL) {
@@ -1141,8 +1141,8 @@ run_batch(cf__worker *w, cf__item **items, size_t n)
 		}
 	}
 	if (rv == CF_OK && (size_t) PQntuples(res) != n) {
-		cf_errf(err, sizeof(err), "claim_runs returned %d rows for %zu",
-		    PQntuples(res), n);
+		cf_errf(err, sizeof(err),
+		    "claim_runs returned %d rows for %zu", PQntuples(res), n);
 		rv = CF_EDB;
 	}
 
@@ -1158,8 +1158,8 @@ settle:
 		const char *oth = "";
 
 		if (rv == CF_OK) {
-			i = (size_t) strtoul(PQgetvalue(res, (int) r, 0), NULL,
-			        10)
+			i = (size_t) strtoul(
+			        PQgetvalue(res, (int) r, 0), NULL, 10)
 			    - 1;
 			out = PQgetvalue(res, (int) r, 1);
 			st  = strtoll(PQgetvalue(res, (int) r, 2), NULL, 10);
@@ -1168,8 +1168,8 @@ settle:
 				continue; /* not from claim_runs; cannot be */
 			}
 			if (strcmp(out, "run") == 0 && run == n) {
-				run        = i; /* after the others */
-				run_start  = st;
+				run       = i; /* after the others */
+				run_start = st;
 				continue;
 			}
 		}
@@ -1180,8 +1180,8 @@ settle:
 	PQclear(res);
 	res = NULL;
 	if (run < n) {
-		run_claimed(w, items[run], ids[run], CF_OK, "run", run_start,
-		    "", err);
+		run_claimed(
+		    w, items[run], ids[run], CF_OK, "run", run_start, "", err);
 		items[run] = NULL;
 	}
 	/* Anything claim_runs did not name (it cannot happen) is let go:
@@ -1293,8 +1293,8 @@ cf__svc_worker_main(void *arg)
 		}
 		if (ready_batched(svc, it)) {
 			cf__item *batch[RUN_CLAIM_BATCH];
-			size_t    n = ready_take_job(svc, it, batch,
-			       RUN_CLAIM_BATCH);
+			size_t    n
+			    = ready_take_job(svc, it, batch, RUN_CLAIM_BATCH);
 			svc->jobs[it->job].claiming = 1;
 			pthread_mutex_unlock(&svc->mu);
 			run_batch(w, batch, n);

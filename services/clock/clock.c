@@ -1044,9 +1044,9 @@ trig_write(clock_actor *c, trig_wait **batch, size_t n)
 static void
 cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 {
-	trig_wait  one, *w = &one;
-	char       service[CLOCK_NAME_MAX], when[40];
-	int        slot, n = cmd->n > 0 ? cmd->n : 1;
+	trig_wait one, *w = &one;
+	char      service[CLOCK_NAME_MAX], when[40];
+	int       slot, n = cmd->n > 0 ? cmd->n : 1;
 
 	if (n > LEDGER_MANY_MAX) {
 		snprintf(a->error, sizeof(a->error),
@@ -1062,8 +1062,8 @@ cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 	snprintf(service, sizeof(service), "%s", c->sched.jobs[slot].service);
 	pthread_mutex_unlock(&c->mu);
 	if (n > 1 && (w = calloc((size_t) n, sizeof(*w))) == NULL) {
-		snprintf(a->error, sizeof(a->error), "trigger %s: %s", cmd->job,
-		    cf_strerror(CF_ENOMEM));
+		snprintf(a->error, sizeof(a->error), "trigger %s: %s",
+		    cmd->job, cf_strerror(CF_ENOMEM));
 		return;
 	}
 	memset(w, 0, (size_t) n * sizeof(*w));

@@ -163,8 +163,10 @@ audit_main(void *arg)
 		while (a->head == NULL && !a->stopping) {
 			pthread_cond_wait(&a->cv, &a->mu);
 		}
-		if (a->queued < AUDIT_BATCH && !a->stopping && a->flushers == 0) {
-			struct timespec until = audit_deadline(AUDIT_LINGER_MS);
+		if (a->queued < AUDIT_BATCH && !a->stopping
+		    && a->flushers == 0) {
+			struct timespec until
+			    = audit_deadline(AUDIT_LINGER_MS);
 			while (a->queued < AUDIT_BATCH && !a->stopping
 			    && a->flushers == 0
 			    && pthread_cond_timedwait(&a->cv, &a->mu, &until)

@@ -846,8 +846,8 @@ static struct {
 	pthread_cond_t  cv;
 	trig_waiter    *head; /* waiting, in order of arrival */
 	trig_call      *calls;
-} trig_share = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
-	NULL };
+} trig_share
+    = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
 
 static int
 trig_calling(const char *job)
@@ -884,7 +884,8 @@ trig_fire(const cJSON *data, int i)
 	    cJSON_Duplicate(
 	        cJSON_GetObjectItemCaseSensitive(data, "service"), 1));
 	cJSON_AddItemToObject(o, "fire_id",
-	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(f, "fire_id"), 1));
+	    cJSON_Duplicate(
+	        cJSON_GetObjectItemCaseSensitive(f, "fire_id"), 1));
 	cJSON_AddItemToObject(o, "scheduled_for",
 	    cJSON_Duplicate(
 	        cJSON_GetObjectItemCaseSensitive(f, "scheduled_for"), 1));
@@ -905,9 +906,9 @@ trig_call_once(gw_app *app, const char *job, int64_t deadline)
 	     *pp != NULL && k < TRIG_SHARE_MAX;) {
 		trig_waiter *w = *pp;
 		if (strcmp(w->job, job) == 0) {
-			*pp      = w->next;
-			w->next  = NULL;
-			w->taken = 1;
+			*pp       = w->next;
+			w->next   = NULL;
+			w->taken  = 1;
 			took[k++] = w;
 		} else {
 			pp = &w->next;
@@ -918,7 +919,7 @@ trig_call_once(gw_app *app, const char *job, int64_t deadline)
 	gw_upstream_call(app->up, GW_CLOCK, "trigger", job, k, deadline, &r);
 	pthread_mutex_lock(&trig_share.mu);
 	for (trig_call **pp = &trig_share.calls; *pp != NULL;
-	     pp = &(*pp)->next) {
+	     pp             = &(*pp)->next) {
 		if (*pp == &call) {
 			*pp = call.next;
 			break;
