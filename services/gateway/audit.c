@@ -120,26 +120,10 @@ audit_insert(const gw_config *cfg, cf_pg *pg, audit_row **rows, int n,
 	return (rv);
 }
 
-/* Absolute CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
-static struct timespec
-audit_deadline(int64_t ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return (ts);
-}
-
 static void
 audit_sleep_ms(struct gw_audit *a, int64_t ms)
 {
-	struct timespec ts = audit_deadline(ms);
+	struct timespec ts = gw_wait_until(ms);
 
 	pthread_mutex_lock(&a->mu);
 	if (!a->stopping) {
@@ -165,8 +149,7 @@ audit_main(void *arg)
 		}
 		if (a->queued < AUDIT_BATCH && !a->stopping
 		    && a->flushers == 0) {
-			struct timespec until
-			    = audit_deadline(AUDIT_LINGER_MS);
+			struct timespec until = gw_wait_until(AUDIT_LINGER_MS);
 			while (a->queued < AUDIT_BATCH && !a->stopping
 			    && a->flushers == 0
 			    && pthread_cond_timedwait(&a->cv, &a->mu, &until)
@@ -349,7 +332,7 @@ gw_audit_record(gw_audit *a, const gw_request *rq, const char *method,
 static void
 audit_flush(struct gw_audit *a)
 {
-	struct timespec until = audit_deadline(AUDIT_FLUSH_MS);
+	struct timespec until = gw_wait_until(AUDIT_FLUSH_MS);
 	uint64_t        target;
 
 	if (a == NULL) {

@@ -186,6 +186,8 @@ int gw_upstream_enabled(const gw_upstreams *u, int svc);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t gw_now_ms(void);
+/* When a wait of ms from now ends, for pthread_cond_timedwait (routes.c). */
+struct timespec gw_wait_until(int64_t ms);
 
 /* ---- routes.c ----------------------------------------------------- */
 

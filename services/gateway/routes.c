@@ -681,6 +681,25 @@ status_gather(gw_app *app, int64_t deadline, gw_reply *out)
 }
 
 /*
+ * When a wait of left ms (e.g. what is left of a monotonic deadline)
+ * ends, on the wall clock that pthread_cond_timedwait reads.
+ */
+struct timespec
+gw_wait_until(int64_t left)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t) (left / 1000);
+	ts.tv_nsec += (long) (left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return (ts);
+}
+
+/*
  * Status requests that arrive together share one gathering. A request
  * is answered from a gathering that began after it arrived (never from
  * one already under way, nor from a kept answer), so it sees every
@@ -737,18 +756,7 @@ route_status(gw_app *app, const gw_request *rq, gw_reply *out)
 			    (long long) app->cfg->timeout_ms);
 			return;
 		}
-		/* The condition's clock is the wall clock; the deadline's is
-		 * monotonic: wait for what is left of it. */
-		{
-			int64_t left = deadline - gw_now_ms();
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (time_t) (left / 1000);
-			ts.tv_nsec += (long) (left % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-		}
+		ts = gw_wait_until(deadline - gw_now_ms());
 		pthread_cond_timedwait(
 		    &status_share.cv, &status_share.mu, &ts);
 	}
@@ -1006,15 +1014,7 @@ gw_trigger(gw_app *app, const char *job, int64_t deadline, gw_result *res)
 			    (long long) app->cfg->timeout_ms, job);
 			return (res->status);
 		}
-		/* The condition's clock is the wall clock; the deadline's is
-		 * monotonic: wait for what is left of it. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t) (left / 1000);
-		ts.tv_nsec += (long) (left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = gw_wait_until(left);
 		pthread_cond_timedwait(&trig_share.cv, &trig_share.mu, &ts);
 	}
 	pthread_mutex_unlock(&trig_share.mu);
