@@ -1044,7 +1044,7 @@ trig_write(clock_actor *c, trig_wait **batch, size_t n)
 static void
 cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 {
-	trig_wait one, *w = &one;
+	trig_wait one = { 0 }, *w = &one;
 	char      service[CLOCK_NAME_MAX], when[40];
 	int       slot, n = cmd->n > 0 ? cmd->n : 1;
 
@@ -1066,7 +1066,6 @@ cmd_trigger(clock_actor *c, const cf_command *cmd, answer *a)
 		    cmd->job, cf_strerror(CF_ENOMEM));
 		return;
 	}
-	memset(w, 0, (size_t) n * sizeof(*w));
 
 	pthread_mutex_lock(&c->trig_mu);
 	for (int i = 0; i < n; i++) {

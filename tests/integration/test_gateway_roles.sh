@@ -342,6 +342,27 @@ asked=$(cat "$T"/load-* | awk '{n += $1; f += $2} END {print n + 0, f + 0}')
 	bad "status under load: $stale stale answers; load (asked, not 200): $asked"
 rm -f "$T/stop-load"
 
+echo "# triggers sharing a call to a clock that does not answer"
+# Requests that wait behind a stuck call give up at their own deadline
+# (504, naming the clock), taken into a call or not; one that makes a call
+# after the first timed out may find the replaced socket not yet through
+# to the stopped clock (503, naming it, as a lone request would). None
+# hangs, and the gateway triggers again once the clock is back.
+kill -STOP "$clock_pid"
+t0=$(date +%s%N)
+mkdir -p "$T/stuck.d"
+seq 12 | xargs -P12 -I{} curl -s -o "$T/stuck.d/{}" -w '%{http_code}\n' -X POST \
+	-H "Authorization: Bearer $ADM" "$G/api/v1/jobs/quick/trigger" >"$T/stuck"
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$clock_pid"
+n504=$(grep -cE '^50[34]$' "$T/stuck")
+named=$(grep -lE 'clock (did not answer in time|is not reachable)' "$T"/stuck.d/* | wc -l)
+[ "$n504" = 12 ] && [ "$named" = 12 ] && [ "$ms" -lt 10000 ] &&
+	ok "12 triggers to a stopped clock: all 504 or 503 naming the clock, none hung (${ms} ms in all: $(sort "$T/stuck" | uniq -c | tr '\n' ' '))" ||
+	bad "stuck clock: $n504 of 12 answered 504/503, $named named the clock, ${ms} ms: $(sort "$T/stuck" | uniq -c | tr '\n' ' ')"
+poll 10 sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $ADM' '$G/api/v1/jobs/quick/trigger') = 200 ]" &&
+	ok "the clock back: a trigger answers 200 again" || bad "trigger after the clock came back"
+
 echo "# a service that is stopped, then dead"
 kill -STOP "$svc_pid"
 expect 504 GET "/api/v1/scheduler/history?job=quick" "$VW"
