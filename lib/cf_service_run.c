@@ -1216,6 +1216,26 @@ ready_batched(const cf_service *svc, const cf__item *it)
 }
 
 /*
+ * Takes *pp (prev: the item before it, NULL at the head) off the ready
+ * queue and returns it. Under svc->mu.
+ */
+static cf__item *
+ready_unlink(cf_service *svc, cf__item **pp, cf__item *prev)
+{
+	cf__item *c = *pp;
+
+	*pp = c->next;
+	if (svc->ready_tail == c) {
+		svc->ready_tail = prev;
+	}
+	if (c->kind == CF__ITEM_TICK) {
+		svc->nticks--;
+	}
+	c->next = NULL;
+	return (c);
+}
+
+/*
  * The first ready item a worker may take, off the queue; NULL when none.
  * A batched tick of a job whose claim is under way waits: that claim
  * holds the job's lock until it commits, so a second one would only wait
@@ -1228,19 +1248,10 @@ ready_take(cf_service *svc)
 	cf__item  *prev = NULL;
 
 	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
-		cf__item *c = *pp;
-		if (ready_batched(svc, c) && svc->jobs[c->job].claiming) {
-			continue;
+		if (!ready_batched(svc, *pp)
+		    || !svc->jobs[(*pp)->job].claiming) {
+			return (ready_unlink(svc, pp, prev));
 		}
-		*pp = c->next;
-		if (svc->ready_tail == c) {
-			svc->ready_tail = prev;
-		}
-		if (c->kind == CF__ITEM_TICK) {
-			svc->nticks--;
-		}
-		c->next = NULL;
-		return (c);
 	}
 	return (NULL);
 }
@@ -1259,18 +1270,11 @@ ready_take_job(cf_service *svc, cf__item *it, cf__item **out, size_t max)
 
 	out[n++] = it;
 	while (*pp != NULL && n < max) {
-		cf__item *c = *pp;
-		if (c->kind == CF__ITEM_TICK && c->job == it->job) {
-			*pp = c->next;
-			if (svc->ready_tail == c) {
-				svc->ready_tail = prev;
-			}
-			c->next = NULL;
-			svc->nticks--;
-			out[n++] = c;
+		if ((*pp)->kind == CF__ITEM_TICK && (*pp)->job == it->job) {
+			out[n++] = ready_unlink(svc, pp, prev);
 		} else {
-			prev = c;
-			pp   = &c->next;
+			prev = *pp;
+			pp   = &(*pp)->next;
 		}
 	}
 	return (n);
