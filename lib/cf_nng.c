@@ -26,6 +26,13 @@
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 2000
 #define TOPIC_MAX 256
+/*
+ * Messages a PUB queues per subscriber, and a SUB holds unread. nng's
+ * defaults (16 and 128) drop the oldest beyond that: a burst of ticks
+ * (one `trigger <job> 64`, or many jobs due at the same minute) lost most
+ * of them to the catch-up sweep. Both are nng's maximum.
+ */
+#define PUBSUB_BUF 8192
 
 static int
 nng_fail(char *err, size_t errlen, const char *what, const char *url, int rv)
@@ -347,7 +354,9 @@ cf_pub_open(cf_pub **out, const char *url, char *err, size_t errlen)
 		free(pub);
 		return (nng_fail(err, errlen, "pub socket for", url, rv));
 	}
-	if ((rv = nng_listen(pub->sock, url, NULL, 0)) != 0) {
+	if ((rv = nng_socket_set_int(pub->sock, NNG_OPT_SENDBUF, PUBSUB_BUF))
+	        != 0
+	    || (rv = nng_listen(pub->sock, url, NULL, 0)) != 0) {
 		nng_close(pub->sock);
 		free(pub);
 		return (nng_fail(err, errlen, "listen on", url, rv));
@@ -453,6 +462,10 @@ cf_sub_open(cf_sub **out, const char *const *urls, int ndial,
 	if (rv == 0) {
 		rv = nng_socket_set_ms(
 		    sub->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS);
+	}
+	if (rv == 0) {
+		rv = nng_socket_set_int(
+		    sub->sock, NNG_OPT_RECVBUF, PUBSUB_BUF);
 	}
 	for (int i = 0; rv == 0 && i < nprefix; i++) {
 		rv = nng_socket_set(sub->sock, NNG_OPT_SUB_SUBSCRIBE, prefixes[i],

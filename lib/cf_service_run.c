@@ -39,6 +39,10 @@
 #define RUN_TICKS_MAX 256
 /* Ticks of one 'skip' job claimed together (claim_runs), at most. */
 #define RUN_CLAIM_BATCH 64
+/* How long a claim of a busy 'skip' job waits for more of its ticks, in
+ * steps of (ready_linger). */
+#define RUN_SKIP_LINGER_MS 25
+#define RUN_SKIP_LINGER_STEP_MS 5
 /* How the monitor paces itself. */
 #define RUN_MONITOR_STEP_MS 100
 /* Chains waiting for the clock; beyond, they are dropped and logged. */
@@ -169,6 +173,8 @@ cf__item_free(cf_service *svc, cf__item *it)
 	free(it);
 }
 
+static int ready_batched(const cf_service *svc, const cf__item *it);
+
 static void
 ready_push(cf_service *svc, cf__item *it)
 {
@@ -182,7 +188,12 @@ ready_push(cf_service *svc, cf__item *it)
 	if (it->kind == CF__ITEM_TICK) {
 		svc->nticks++;
 	}
-	pthread_cond_signal(&svc->cv);
+	/* A tick of a job whose claim is under way is left for that claim's
+	 * worker, which wakes one worker for them when it ends (run_batch):
+	 * waking one now would find nothing it may take. */
+	if (!ready_batched(svc, it) || !svc->jobs[it->job].claiming) {
+		pthread_cond_signal(&svc->cv);
+	}
 }
 
 int
@@ -1149,7 +1160,7 @@ run_batch(cf__worker *w, cf__item **items, size_t n)
 settle:
 	pthread_mutex_lock(&svc->mu);
 	j->claiming = 0;
-	pthread_cond_broadcast(&svc->cv); /* its waiting ticks may go */
+	pthread_cond_signal(&svc->cv); /* its waiting ticks may go */
 	pthread_mutex_unlock(&svc->mu);
 	for (size_t r = 0; r < n; r++) {
 		size_t      i   = r;
@@ -1257,25 +1268,47 @@ ready_take(cf_service *svc)
 }
 
 /*
- * Takes it (a tick of a 'skip' job, already off the ready queue) and the
- * ticks of the same job that wait behind it, up to max in all, into out;
- * returns how many. Under svc->mu.
+ * Takes the ticks of job that wait in the ready queue, up to max, into
+ * out; returns how many. Under svc->mu.
  */
 static size_t
-ready_take_job(cf_service *svc, cf__item *it, cf__item **out, size_t max)
+ready_take_job(cf_service *svc, size_t job, cf__item **out, size_t max)
 {
 	cf__item **pp   = &svc->ready;
 	cf__item  *prev = NULL;
 	size_t     n    = 0;
 
-	out[n++] = it;
 	while (*pp != NULL && n < max) {
-		if ((*pp)->kind == CF__ITEM_TICK && (*pp)->job == it->job) {
+		if ((*pp)->kind == CF__ITEM_TICK && (*pp)->job == job) {
 			out[n++] = ready_unlink(svc, pp, prev);
 		} else {
 			prev = *pp;
 			pp   = &(*pp)->next;
 		}
+	}
+	return (n);
+}
+
+/*
+ * While a run of job is in progress here, ticks of it (a 'skip' job)
+ * can only be skipped: the worker holding its claim waits a little
+ * (RUN_SKIP_LINGER_MS at most) for more of them before claiming, so a
+ * burst of triggers is recorded in a few statements rather than one per
+ * handful of fires. Takes what arrived, up to max, into out; returns how
+ * many. Under svc->mu (let go while waiting).
+ */
+static size_t
+ready_linger(cf_service *svc, size_t job, cf__item **out, size_t max)
+{
+	size_t n = 0;
+
+	for (int waited = 0; waited < RUN_SKIP_LINGER_MS && n < max
+	     && svc->jobs[job].running > 0 && !svc->stop;
+	     waited += RUN_SKIP_LINGER_STEP_MS) {
+		pthread_mutex_unlock(&svc->mu);
+		run_sleep_ms(RUN_SKIP_LINGER_STEP_MS);
+		pthread_mutex_lock(&svc->mu);
+		n += ready_take_job(svc, job, out + n, max - n);
 	}
 	return (n);
 }
@@ -1297,9 +1330,14 @@ cf__svc_worker_main(void *arg)
 		}
 		if (ready_batched(svc, it)) {
 			cf__item *batch[RUN_CLAIM_BATCH];
-			size_t    n
-			    = ready_take_job(svc, it, batch, RUN_CLAIM_BATCH);
+			size_t    n = 1;
+
+			batch[0]                    = it;
 			svc->jobs[it->job].claiming = 1;
+			n += ready_take_job(
+			    svc, it->job, batch + 1, RUN_CLAIM_BATCH - 1);
+			n += ready_linger(
+			    svc, it->job, batch + n, RUN_CLAIM_BATCH - n);
 			pthread_mutex_unlock(&svc->mu);
 			run_batch(w, batch, n);
 		} else {

@@ -6,6 +6,10 @@
 # behind it; when the worker is free it takes all six, the first of them
 # runs and the other five are recorded skipped, naming that run. (Claimed
 # one at a time, all six would run, one after another.)
+# Then a replica with four workers: a burst of 40 fires (one `trigger sl
+# 40`) while a run of the job is in progress here; the claim that takes
+# them waits a little for more (ready_linger) and all 40 are recorded
+# skipped naming that run, each with its event.
 #   usage: test_service_batch.sh build/bin
 set -u
 bindir=${1:?usage: test_service_batch.sh build/bin}
@@ -15,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/test_service_lib.sh"
 svc_setup 9750 batch 25
 
-export CF_TESTSVC_JOBS='sb|-|work=3000'
+export CF_TESTSVC_JOBS='sb|-|work=3000;sl|-|work=3000'
 start_clock
 start_svc r1 0 CRONFLEET_TSV_WORKERS=1
 wait_registered sb || bad "sb not registered with the clock"
@@ -78,5 +82,35 @@ SQL
 err=$(sql "SELECT * FROM $S.claim_runs(array['e1'], 'zz', array['zz@1', 'zz@2'], array['manual'], array[1], array[0]::bigint[], 'me', 'skip', 5000)")
 grep -q "arrays of different lengths" <<<"$err" && ok "claim_runs refuses arrays of different lengths" || bad "claim_runs lengths: $err"
 
+stop_svcs
+
+# A burst while a run is in progress, on four workers.
+svc_pids=()
+start_svc r2 1 CRONFLEET_TSV_WORKERS=4
+wait_registered sl || bad "sl not registered with the clock"
+f1=$(trigger sl)
+wait_status "$f1" running
+run1=$(sql "SELECT run_id FROM $S.job_runs WHERE fire_id = '$f1'")
+burst=$(req "$CRONFLEET_CLOCK_REP" "trigger sl 40" | grep -o '"fire_id":"[^"]*"' | cut -d'"' -f4 | sort -u)
+[ "$(wc -l <<<"$burst")" = 40 ] && ok "40 fires triggered in one call" ||
+	bad "trigger sl 40: $(wc -l <<<"$burst") fires"
+[ "$(sql "SELECT status FROM $S.job_runs WHERE fire_id = '$f1'")" = running ] &&
+	ok "the burst arrived while the first run is in progress" ||
+	bad "the first run ended before the burst (the test's premise)"
+n=0
+for f in $burst; do
+	wait_settled "$f" 30
+	[ "$(sql "SELECT status || '|' || error FROM $S.job_runs WHERE fire_id = '$f'")" = "skipped|overlap: run $run1 in progress" ] &&
+		n=$((n + 1))
+done
+[ $n = 40 ] && ok "all 40 skipped, naming the run in progress" ||
+	bad "skipped naming $run1: $n of 40 ($(sql "SELECT string_agg(DISTINCT status || ' ' || coalesce(error, ''), '; ') FROM $S.job_runs WHERE job = 'sl'"))"
+wait_settled "$f1" 30
+[ "$(sql "SELECT count(*) FROM $S.effects WHERE job = 'sl'")" = 1 ] &&
+	ok "one effect: only the first run did work" || bad "effects of sl: $(sql "SELECT count(*) FROM $S.effects WHERE job = 'sl'")"
+poll 10 sh -c "[ \$(grep -c 'event.tsv.sl.skipped' '$T/events') -ge 40 ]" &&
+	ok "40 skipped events published" || bad "skipped events of sl: $(grep -c 'event.tsv.sl.skipped' "$T/events")"
+# Each claim_runs is one transaction: its skipped rows share now().
+echo "info the 40 were claimed in $(sql "SELECT count(DISTINCT finished_at) FROM $S.job_runs WHERE job = 'sl' AND status = 'skipped'") statement(s)"
 stop_svcs
 svc_finish
