@@ -35,8 +35,10 @@
 #include "cf_service_int.h"
 #include "cf_service_metrics.h"
 
-/* Ticks waiting for a worker; beyond this they are dropped and logged. */
-#define RUN_TICKS_MAX 256
+/* Ticks waiting for a worker; beyond this they are dropped and logged
+ * (the sweep takes them up). A burst of manual triggers of a busy job
+ * queues a few hundred while one claim waits for more (ready_linger). */
+#define RUN_TICKS_MAX 4096
 /* Ticks of one 'skip' job claimed together (claim_runs), at most. */
 #define RUN_CLAIM_BATCH 64
 /* How long a claim of a busy 'skip' job waits for more of its ticks, in
