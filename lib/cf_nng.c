@@ -28,9 +28,9 @@
 #define TOPIC_MAX 256
 /*
  * Messages a PUB queues per subscriber, and a SUB holds unread. nng's
- * defaults (16 and 128) drop the oldest beyond that: a burst of ticks
- * (one `trigger <job> 64`, or many jobs due at the same minute) lost most
- * of them to the catch-up sweep. Both are nng's maximum.
+ * defaults (16 and 128) drop the oldest beyond that: of a burst of ticks
+ * (one `trigger <job> 40`, or many jobs due at the same minute) about
+ * half went to the catch-up sweep instead. Both are nng's maximum.
  */
 #define PUBSUB_BUF 8192
 
