@@ -19,6 +19,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/test_service_lib.sh"
 svc_setup 9750 batch 25
 
+# skipped_naming <run_id> <fire>...: how many of the fires are recorded
+# skipped because that run was in progress.
+skipped_naming() {
+	local run=$1 ids
+	shift
+	ids=$(printf "'%s'," "$@")
+	sql "SELECT count(*) FROM $S.job_runs WHERE fire_id IN (${ids%,}) AND status = 'skipped' AND error = 'overlap: run $run in progress'"
+}
+
 export CF_TESTSVC_JOBS='sb|-|work=3000;sl|-|work=3000'
 start_clock
 start_svc r1 0 CRONFLEET_TSV_WORKERS=1
@@ -43,12 +52,8 @@ rows=$(sql "SELECT count(*) FROM $S.job_runs WHERE job = 'sb'")
 run2=$(sql "SELECT run_id FROM $S.job_runs WHERE fire_id = '${fids[0]}' AND status = 'succeeded'")
 [ -n "$run2" ] && ok "the first of the six ran ($run2)" ||
 	bad "the first of the six: $(sql "SELECT status || ' ' || coalesce(error, '') FROM $S.job_runs WHERE fire_id = '${fids[0]}'")"
-n=0
-for f in "${fids[@]:1}"; do
-	[ "$(sql "SELECT status || '|' || error FROM $S.job_runs WHERE fire_id = '$f'")" = "skipped|overlap: run $run2 in progress" ] &&
-		n=$((n + 1))
-done
-[ $n = 5 ] && ok "the other five skipped, naming the run that took the worker" ||
+n=$(skipped_naming "$run2" "${fids[@]:1}")
+[ "$n" = 5 ] && ok "the other five skipped, naming the run that took the worker" ||
 	bad "skipped naming $run2: $n of 5 ($(sql "SELECT string_agg(status || ' ' || coalesce(error, ''), '; ') FROM $S.job_runs WHERE job = 'sb'"))"
 [ "$(sql "SELECT count(*) FROM $S.effects WHERE job = 'sb'")" = 2 ] &&
 	ok "two effects: only the two runs did work" || bad "effects: $(sql "SELECT count(*) FROM $S.effects WHERE job = 'sb'")"
@@ -97,13 +102,10 @@ burst=$(req "$CRONFLEET_CLOCK_REP" "trigger sl 40" | grep -o '"fire_id":"[^"]*"'
 [ "$(sql "SELECT status FROM $S.job_runs WHERE fire_id = '$f1'")" = running ] &&
 	ok "the burst arrived while the first run is in progress" ||
 	bad "the first run ended before the burst (the test's premise)"
-n=0
-for f in $burst; do
-	wait_settled "$f" 30
-	[ "$(sql "SELECT status || '|' || error FROM $S.job_runs WHERE fire_id = '$f'")" = "skipped|overlap: run $run1 in progress" ] &&
-		n=$((n + 1))
-done
-[ $n = 40 ] && ok "all 40 skipped, naming the run in progress" ||
+for f in $burst; do wait_settled "$f" 30; done
+# shellcheck disable=SC2086
+n=$(skipped_naming "$run1" $burst)
+[ "$n" = 40 ] && ok "all 40 skipped, naming the run in progress" ||
 	bad "skipped naming $run1: $n of 40 ($(sql "SELECT string_agg(DISTINCT status || ' ' || coalesce(error, ''), '; ') FROM $S.job_runs WHERE job = 'sl'"))"
 wait_settled "$f1" 30
 [ "$(sql "SELECT count(*) FROM $S.effects WHERE job = 'sl'")" = 1 ] &&
